@@ -1,0 +1,40 @@
+// The public surface of @keepalive/core, named export by export.
+
+export type { KeepaliveConfig, LoadConfigOptions, PathConfig } from './config/load-config.js'
+export { loadConfig, policyFor } from './config/load-config.js'
+export type { ChannelName } from './diagnostics.js'
+export { channels } from './diagnostics.js'
+export { formatDuration, parseDuration } from './duration.js'
+export type { KeepaliveErrorCode, KeepaliveErrorOptions } from './errors.js'
+export {
+  ConfigInvalidError,
+  ConfigNotFoundError,
+  ConfigParseError,
+  errorCodes,
+  InvalidArgumentError,
+  InvalidPolicyError,
+  isKeepaliveError,
+  KeepaliveError,
+  ProbeFailedError,
+  ProbeTimeoutError,
+  TcpNotTcpError,
+  TcpSocketClosedError,
+  TcpSockoptError,
+  TcpUnsupportedError,
+} from './errors.js'
+export type { ExplainOptions, Explanation, ProtocolExplanation } from './explain.js'
+export { explain } from './explain.js'
+export type {
+  AliveEvent,
+  DeadEvent,
+  Monitor,
+  MonitorEvents,
+  MonitorOptions,
+  ProbeContext,
+  ProbeEvent,
+} from './monitor/monitor.js'
+export { createMonitor } from './monitor/monitor.js'
+export { definePolicy, detectionTime, presets } from './policy.js'
+export type { TcpSettings } from './protocols/tcp.js'
+export { tcpSettings } from './protocols/tcp.js'
+export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'

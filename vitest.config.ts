@@ -1,0 +1,44 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+// Tests import each package by its public name; these aliases point the names at src/,
+// so no build is needed before testing (the tRPC habit).
+const alias = {
+  '@keepalive/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
+  '@keepalive/tcp': fileURLToPath(new URL('./packages/tcp/src/index.ts', import.meta.url)),
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    // A skipped test must be visible; CI turns missing prerequisites into failures (see test/harness/prerequisites.ts).
+    reporters: process.env.CI ? ['verbose'] : ['default'],
+    projects: [
+      {
+        resolve: { alias },
+        test: { name: 'core', include: ['packages/core/test/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'tcp',
+          include: ['packages/tcp/test/**/*.test.ts'],
+          // Real sockets and network namespaces: one file at a time so timings are not disturbed.
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+})
