@@ -1,0 +1,93 @@
+/**
+ * setsockopt/getsockopt through koffi (an optional dependency with prebuilt binaries: no compiler needed).
+ * Loaded lazily and at most once: a missing or broken koffi makes `loadSockopt()` return undefined with the reason,
+ * and the caller falls back. Nothing here throws on a failed call: results carry errno instead.
+ */
+import { createRequire } from 'node:module'
+import { constants as osConstants } from 'node:os'
+import { platformConstants, type TcpPlatformConstants } from './platform-constants.js'
+
+/** The sliver of koffi's API used here (declared locally so the types do not depend on an optional package). */
+interface KoffiLike {
+  load(path: string): { func(definition: string): (...args: unknown[]) => number }
+  errno(): number
+}
+
+export interface Sockopt {
+  readonly constants: TcpPlatformConstants
+  /** setsockopt with a 4-byte int; 0 on success, else errno. */
+  set(fd: number, level: number, name: number, value: number): number
+  /** getsockopt of a 4-byte int: the value, or `{ errno }`. */
+  get(fd: number, level: number, name: number): number | { errno: number }
+}
+
+let loaded: Sockopt | undefined
+let failure: string | undefined
+let tried = false
+
+/** The FFI sockopt functions for this platform, or undefined (see `sockoptUnavailableReason()`). */
+export function loadSockopt(): Sockopt | undefined {
+  if (tried) return loaded
+  tried = true
+  try {
+    loaded = create()
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error)
+  }
+  return loaded
+}
+
+/** Why the FFI path is unavailable, once `loadSockopt()` returned undefined. */
+export function sockoptUnavailableReason(): string | undefined {
+  return failure
+}
+
+function create(): Sockopt {
+  const constants = platformConstants()
+  if (constants === undefined) throw new Error(`no socket option table for platform '${process.platform}'`)
+  // createRequire keeps koffi out of the static import graph: without it installed, this package still loads.
+  const require = createRequire(import.meta.url)
+  let koffi: KoffiLike
+  try {
+    koffi = require('koffi') as KoffiLike
+  } catch (error) {
+    throw new Error(`the optional dependency koffi could not be loaded (${(error as Error).message})`)
+  }
+  const lib = koffi.load(constants.library)
+  const windows = constants.errnoFrom === 'WSAGetLastError'
+  const setsockopt = windows
+    ? lib.func(
+        'int __stdcall setsockopt(uintptr_t s, int level, int optname, const void *optval, int optlen)',
+      )
+    : lib.func('int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)')
+  const getsockopt = windows
+    ? lib.func(
+        'int __stdcall getsockopt(uintptr_t s, int level, int optname, _Out_ void *optval, _Inout_ int *optlen)',
+      )
+    : lib.func('int getsockopt(int fd, int level, int optname, _Out_ void *optval, _Inout_ uint32_t *optlen)')
+  const lastError = windows ? lib.func('int __stdcall WSAGetLastError()') : () => koffi.errno()
+  // One value buffer and one length cell, reused: calls are synchronous, so nothing can interleave.
+  const value = Buffer.alloc(4)
+  const length = [4]
+  return {
+    constants,
+    set(fd, level, name, v) {
+      value.writeInt32LE(v | 0, 0)
+      return setsockopt(fd, level, name, value, 4) === 0 ? 0 : lastError() || -1
+    },
+    get(fd, level, name) {
+      length[0] = 4
+      if (getsockopt(fd, level, name, value, length) !== 0) return { errno: lastError() || -1 }
+      return value.readInt32LE(0)
+    },
+  }
+}
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, code]) => [code as number, name]),
+)
+
+/** `EBADF (errno 9)`: errno as the name a user would search for, with the number. */
+export function describeErrno(errno: number): string {
+  return `${errnoNames.get(errno) ?? 'unknown error'} (errno ${errno})`
+}
