@@ -34,6 +34,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // The harness: undo each test's namespaces, processes, servers and faults after it (also on failure),
+          // and fail the run if anything outlives it (test/README.md).
+          setupFiles: ['test/harness/vitest-setup.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
