@@ -1,36 +1,81 @@
-// CONTRACT STUB — owned by the policy/config helper.
+/**
+ * The shared config: one file for every service using the toolkit, overridable by environment
+ * variables. See docs/policy-and-config.md for the format, the lookup order and the variables.
+ */
+import { readFile } from 'node:fs/promises'
+import { channels } from '../diagnostics.js'
+import { ConfigNotFoundError, InvalidArgumentError } from '../errors.js'
+import { describeValue } from '../schema/describe-value.js'
 import type { Policy, Protocol } from '../types.js'
+import type { KeepaliveConfig, LoadConfigOptions } from './config-types.js'
+import { ENV, envValue } from './env-overrides.js'
+import { type ConfigFileChoice, chooseConfigFile } from './find-config-file.js'
+import { buildConfig, configFromText, effectivePolicy, PROTOCOLS } from './parse-config.js'
 
-export interface LoadConfigOptions {
-  /** An explicit config file; otherwise KEEPALIVE_CONFIG, otherwise keepalive.config.{json,yaml,yml} from cwd upwards. */
-  file?: string
-  cwd?: string
-  /** Defaults to process.env. */
-  env?: Record<string, string | undefined>
+export type {
+  HttpSection,
+  KeepaliveConfig,
+  LoadConfigOptions,
+  MqttSection,
+  PathConfig,
+  PolicyOverrides,
+  SshSection,
+  TcpSection,
+} from './config-types.js'
+
+/**
+ * Loads the config: the file named by `file`, else by KEEPALIVE_CONFIG, else the first
+ * keepalive.config.{json,yaml,yml} from `cwd` upwards; environment variables on top. No file found
+ * is not an error (the `balanced` defaults, `source.file` undefined); a named file that is missing is.
+ * Throws ConfigNotFoundError, ConfigParseError or ConfigInvalidError.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<KeepaliveConfig> {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const fromEnv = options.file === undefined ? envValue(env, ENV.config) : undefined
+  const choice = await chooseConfigFile(
+    options.file ?? fromEnv,
+    options.file !== undefined ? 'option' : 'env',
+    cwd,
+  )
+  const applied = choice?.origin === 'env' ? [ENV.config] : []
+
+  const config =
+    choice === undefined
+      ? buildConfig(
+          { value: {}, lineOf: () => undefined },
+          { label: 'the defaults', file: undefined, env, applied },
+        )
+      : configFromText(await readConfigFile(choice), { file: choice.file, env, applied })
+
+  if (channels.configLoad.hasSubscribers) {
+    channels.configLoad.publish({ file: config.source.file, env: config.source.env })
+  }
+  return config
 }
 
-export interface PathConfig {
-  /** The shortest idle timeout of any NAT, firewall or load balancer on the path, in ms. */
-  readonly idleTimeout: number | undefined
+async function readConfigFile(choice: ConfigFileChoice): Promise<string> {
+  try {
+    return await readFile(choice.file, 'utf8')
+  } catch (cause) {
+    const why =
+      choice.origin === 'option'
+        ? 'named by the `file` option'
+        : choice.origin === 'env'
+          ? `named by ${ENV.config}`
+          : 'found in the upward search'
+    const code = (cause as NodeJS.ErrnoException)?.code
+    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(cause)})`
+    throw new ConfigNotFoundError(`Config file ${choice.file} (${why}) ${problem}`, { cause })
+  }
 }
 
-export interface KeepaliveConfig {
-  readonly policy: Policy
-  readonly path: PathConfig
-  /** Per-protocol sections as validated (durations in ms); policy fields merged by policyFor. */
-  readonly tcp: Readonly<Record<string, unknown>>
-  readonly http: Readonly<Record<string, unknown>>
-  readonly mqtt: Readonly<Record<string, unknown>>
-  readonly ssh: Readonly<Record<string, unknown>>
-  /** Where it came from: the file (undefined when none was found) and the env variables that applied. */
-  readonly source: { readonly file: string | undefined; readonly env: readonly string[] }
-}
-
-export async function loadConfig(_options?: LoadConfigOptions): Promise<KeepaliveConfig> {
-  throw new Error('not implemented')
-}
-
-/** The policy for one protocol: the protocol's overrides merged over `policy`. */
-export function policyFor(_config: KeepaliveConfig, _protocol: Protocol): Policy {
-  throw new Error('not implemented')
+/** The policy for one protocol: the protocol's overrides merged over `policy`. Frozen. */
+export function policyFor(config: KeepaliveConfig, protocol: Protocol): Policy {
+  if (!(PROTOCOLS as readonly unknown[]).includes(protocol)) {
+    throw new InvalidArgumentError(
+      `policyFor: protocol must be one of ${PROTOCOLS.join(', ')}, got ${describeValue(protocol)}`,
+    )
+  }
+  return effectivePolicy(config, protocol)
 }

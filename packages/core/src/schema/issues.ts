@@ -58,15 +58,16 @@ function problemsOfIssue(
     }))
   }
   const value = valueAt(input, path)
-  const hint =
-    issue.code === 'invalid_value' && typeof value === 'string'
-      ? didYouMean(
-          value,
-          issue.values.filter((v): v is string => typeof v === 'string'),
-        )
-      : ''
+  const hint = typeof value === 'string' ? didYouMean(value, allowedValues(issue)) : ''
   const label = path.length === 0 ? rootLabel : quote(labelOf(path, rootLabel))
   return [{ path, isKey: false, message: `${label} ${issue.message}, got ${describeValue(value)}${hint}` }]
+}
+
+/** The literal values an issue lists as allowed (an enum's, also inside a union): candidates for "did you mean". */
+function allowedValues(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'invalid_value') return issue.values.filter((v): v is string => typeof v === 'string')
+  if (issue.code === 'invalid_union') return issue.errors.flat().flatMap(allowedValues)
+  return []
 }
 
 function labelOf(path: IssuePath, rootLabel: string): string {

@@ -1,0 +1,135 @@
+/**
+ * Reads the text of a config file into a plain value, and keeps a way back from a path inside it
+ * (`tcp.probes`) to its line, so schema errors can point at the line to fix.
+ *
+ * YAML goes through the `yaml` package. JSON is parsed by JSON.parse (the YAML parser would accept
+ * comments and unquoted keys, which a .json file must not have), and then, since JSON is YAML, also
+ * by the `yaml` package, only to learn where each node sits.
+ */
+import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml'
+import { ConfigParseError } from '../errors.js'
+import type { IssuePath } from '../schema/issues.js'
+
+export type ConfigFormat = 'json' | 'yaml'
+
+export interface ParsedConfigText {
+  readonly value: unknown
+  /** The 1-based line of the value at `path` (or of its key when `key` is true), where it can be found. */
+  lineOf(path: IssuePath, key?: boolean): number | undefined
+}
+
+/** Aliases may expand to at most this many nodes: a "billion laughs" file fails instead of eating memory. */
+const MAX_ALIAS_COUNT = 100
+
+export function parseConfigText(text: string, format: ConfigFormat, file: string): ParsedConfigText {
+  // Editors on Windows like to start files with a byte order mark; neither parser wants it.
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text
+  return format === 'json' ? parseJson(source, file) : parseYaml(source, file)
+}
+
+function parseYaml(source: string, file: string): ParsedConfigText {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const error = doc.errors[0]
+  if (error !== undefined) {
+    const { line, col } = lineCounter.linePos(error.pos[0])
+    throw new ConfigParseError(`Cannot parse ${file}:${line}:${col}: ${firstLine(error.message)}`, {
+      cause: error,
+    })
+  }
+  let value: unknown
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
+  } catch (cause) {
+    // toJS throws for alias bombs and aliases it cannot resolve; both are problems of the text.
+    throw new ConfigParseError(
+      `Cannot parse ${file}: ${firstLine(String((cause as Error)?.message ?? cause))}`,
+      {
+        cause,
+      },
+    )
+  }
+  return { value, lineOf: locator(doc.contents, lineCounter) }
+}
+
+function parseJson(source: string, file: string): ParsedConfigText {
+  let value: unknown
+  try {
+    value = JSON.parse(source)
+  } catch (cause) {
+    const offset = jsonErrorOffset(source, cause)
+    const { line, col } = lineAndColumn(source, offset)
+    const reason = String((cause as Error)?.message ?? cause)
+      // V8 appends a position or a snippet of the text; the line and column say it better.
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')
+    throw new ConfigParseError(`Cannot parse ${file}:${line}:${col}: ${firstLine(reason)}`, { cause })
+  }
+  // Positions only: duplicate keys are JSON.parse's business (the last one wins), not an error here.
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(source, { lineCounter, uniqueKeys: false })
+  return { value, lineOf: locator(doc.contents, lineCounter) }
+}
+
+/**
+ * Where JSON.parse gave up. V8 says "at position N" for most errors, but not for "Unexpected token"
+ * ones, so when the message has no position, find the longest prefix that is still the start of
+ * valid JSON: parsing it fails only because the text ends. The first character after it is the culprit.
+ */
+function jsonErrorOffset(source: string, error: unknown): number {
+  const message = String((error as Error)?.message ?? '')
+  const position = /at position (\d+)/.exec(message)
+  if (position !== null) return Number(position[1])
+  let viable = 0
+  let broken = source.length
+  // Invariant: source.slice(0, viable) is a viable prefix, source.slice(0, broken) is not.
+  while (broken - viable > 1) {
+    const middle = Math.floor((viable + broken) / 2)
+    if (isViableJsonPrefix(source.slice(0, middle))) viable = middle
+    else broken = middle
+  }
+  return viable
+}
+
+function isViableJsonPrefix(prefix: string): boolean {
+  try {
+    JSON.parse(prefix)
+    return true
+  } catch (error) {
+    const message = String((error as Error)?.message ?? '')
+    if (message.includes('end of JSON input')) return true
+    const position = /at position (\d+)/.exec(message)
+    return position !== null && Number(position[1]) >= prefix.length
+  }
+}
+
+/** 1-based line and column of a character offset. */
+function lineAndColumn(source: string, offset: number): { line: number; col: number } {
+  const before = source.slice(0, offset)
+  const line = before.split('\n').length
+  const col = offset - (before.lastIndexOf('\n') + 1) + 1
+  return { line, col }
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim()
+}
+
+/** Walks the YAML node tree along a path of keys; answers with the line of the node found. */
+function locator(root: unknown, lineCounter: LineCounter): ParsedConfigText['lineOf'] {
+  return (path, key = false) => {
+    let node: unknown = root
+    let keyNode: unknown
+    for (const part of path) {
+      if (!isMap(node)) return undefined
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(part))
+      if (pair === undefined) return undefined
+      keyNode = pair.key
+      node = pair.value
+    }
+    // Point at the key for unknown fields and for whole sections (their value starts on the next line).
+    const target = key || !isScalar(node) ? (keyNode ?? node) : node
+    const offset = (target as Node | undefined)?.range?.[0]
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line
+  }
+}

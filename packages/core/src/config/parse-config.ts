@@ -1,0 +1,195 @@
+/**
+ * From config text to a validated, frozen KeepaliveConfig: parse (JSON or YAML), check against the
+ * schema, lay the environment overrides on top, then enforce the path rule (every effective idle
+ * below `path.idleTimeout`). Pure: no file system, so it is also what tests and tools call directly.
+ */
+import { extname } from 'node:path'
+import { formatDuration } from '../duration.js'
+import { ConfigInvalidError, KeepaliveError } from '../errors.js'
+import { mergePolicy, presets } from '../policy.js'
+import { type ConfigFile, configFileSchema } from '../schema/config-schema.js'
+import { describeValue } from '../schema/describe-value.js'
+import { type IssuePath, problemsFrom } from '../schema/issues.js'
+import type { PolicyFields } from '../schema/policy-schema.js'
+import type { Policy, Protocol } from '../types.js'
+import type { KeepaliveConfig, PolicyOverrides } from './config-types.js'
+import { ENV, type Env, type EnvOverrides, readEnvOverrides } from './env-overrides.js'
+import { type ConfigFormat, type ParsedConfigText, parseConfigText } from './parse-config-text.js'
+
+export const PROTOCOLS = ['tcp', 'http', 'mqtt', 'ssh'] as const satisfies readonly Protocol[]
+
+export interface ParseConfigOptions {
+  /** Defaults to the file's extension (.json is JSON, anything else YAML), or YAML without a file. */
+  format?: ConfigFormat
+  /** The file the text came from: used in messages and recorded as `source.file`. */
+  file?: string
+  /** Environment overrides; none when omitted (loadConfig passes process.env). */
+  env?: Env
+}
+
+/** Where the text came from, for messages when there is no file. */
+const INLINE_LABEL = '<config text>'
+
+/**
+ * Parses and validates config text. Throws ConfigParseError (bad JSON/YAML, with line:column) or
+ * ConfigInvalidError (schema, environment or path rule, with the path inside the file and its line).
+ */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): KeepaliveConfig {
+  return configFromText(text, { ...options, env: options.env ?? {}, applied: [] })
+}
+
+/** parseConfig plus the variables that already applied (KEEPALIVE_CONFIG, when it named the file). */
+export function configFromText(
+  text: string,
+  options: ParseConfigOptions & { env: Env; applied: readonly string[] },
+): KeepaliveConfig {
+  const label = options.file ?? INLINE_LABEL
+  const format = options.format ?? formatOfFile(options.file)
+  const parsed = guard(label, () => parseConfigText(text, format, label))
+  return buildConfig(parsed, { label, file: options.file, env: options.env, applied: options.applied })
+}
+
+export function formatOfFile(file: string | undefined): ConfigFormat {
+  return file !== undefined && extname(file).toLowerCase() === '.json' ? 'json' : 'yaml'
+}
+
+interface BuildContext {
+  readonly label: string
+  readonly file: string | undefined
+  readonly env: Env
+  readonly applied?: readonly string[]
+}
+
+/** Validates a parsed document (or `{}` when there is no file) into a frozen config. */
+export function buildConfig(parsed: ParsedConfigText, context: BuildContext): KeepaliveConfig {
+  return guard(context.label, () => {
+    // An empty YAML file is null: the same as a file that sets nothing.
+    const value = parsed.value ?? {}
+    const result = configFileSchema.safeParse(value)
+    if (!result.success) {
+      const problems = problemsFrom(result.error, value, configFileSchema, 'the config').map((problem) => ({
+        line: parsed.lineOf(problem.path, problem.isKey),
+        message: problem.message,
+      }))
+      throw invalidConfig(context.label, problems, result.error)
+    }
+    const env = readEnvOverrides(context.env)
+    const config = assemble(result.data, env, context)
+    checkPath(config, result.data, env, parsed, context.label)
+    return config
+  })
+}
+
+/** The file's values with the environment on top, frozen. */
+function assemble(file: ConfigFile, env: EnvOverrides, context: BuildContext): KeepaliveConfig {
+  const filePolicy = file.policy === undefined ? presets.balanced : policyFromFile(file.policy)
+  const base = env.preset === undefined ? filePolicy : presets[env.preset]
+  const envFields = fieldsSetBy(env)
+  const policy = Object.keys(envFields).length === 0 ? base : mergePolicy(base, envFields)
+  const section = <T extends PolicyOverrides>(fields: T | undefined): T => {
+    const own = fields ?? ({} as T)
+    // Env fields win in every section that would otherwise not inherit them from `policy`.
+    const overridden = { ...own }
+    for (const [key, value] of Object.entries(envFields)) {
+      if (own.preset !== undefined || key in own) Object.assign(overridden, { [key]: value })
+    }
+    return Object.freeze(overridden)
+  }
+  return Object.freeze({
+    policy,
+    path: Object.freeze({ idleTimeout: file.path?.idleTimeout }),
+    tcp: section(file.tcp),
+    http: section(file.http),
+    mqtt: section(file.mqtt),
+    ssh: section(file.ssh),
+    source: Object.freeze({
+      file: context.file,
+      env: Object.freeze([...(context.applied ?? []), ...env.applied]),
+    }),
+  })
+}
+
+function policyFromFile(policy: NonNullable<ConfigFile['policy']>): Policy {
+  return typeof policy === 'string' ? presets[policy] : mergePolicy(presets.balanced, policy)
+}
+
+function fieldsSetBy(env: EnvOverrides): PolicyFields {
+  const fields: { idle?: number; interval?: number; probes?: number } = {}
+  if (env.idle !== undefined) fields.idle = env.idle
+  if (env.interval !== undefined) fields.interval = env.interval
+  if (env.probes !== undefined) fields.probes = env.probes
+  return fields
+}
+
+/** The policy for one protocol: the section's policy fields merged over the config's `policy`. */
+export function effectivePolicy(config: KeepaliveConfig, protocol: Protocol): Policy {
+  const { preset, idle, interval, probes, jitter } = config[protocol]
+  return mergePolicy(config.policy, { preset, idle, interval, probes, jitter })
+}
+
+/**
+ * The path rule: a policy whose idle is at or above the path's idle timeout loses the connection to
+ * the middlebox before the first probe is sent. That is an error, never a silent clamp. Each protocol
+ * is checked only where its section chose its own idle (or preset); otherwise the top-level policy speaks for it.
+ */
+function checkPath(
+  config: KeepaliveConfig,
+  file: ConfigFile,
+  env: EnvOverrides,
+  parsed: ParsedConfigText,
+  label: string,
+): void {
+  const limit = config.path.idleTimeout
+  if (limit === undefined) return
+  const problems: { line: number | undefined; message: string }[] = []
+  const fromEnv = env.idle !== undefined ? ` (from ${ENV.idle})` : ''
+  const breaks = (name: string, idle: number, line: number | undefined) => {
+    if (idle < limit) return
+    problems.push({
+      line,
+      message: `${name} idle ${formatDuration(idle)}${fromEnv} is at or above path.idleTimeout ${formatDuration(limit)}: the middlebox drops the connection before the first probe`,
+    })
+  }
+  const limitLine = parsed.lineOf(['path', 'idleTimeout'])
+  const policyLine = (prefix: IssuePath) =>
+    parsed.lineOf([...prefix, 'idle']) ??
+    parsed.lineOf([...prefix, 'preset']) ??
+    parsed.lineOf(prefix) ??
+    limitLine
+  breaks('policy', config.policy.idle, policyLine(['policy']))
+  for (const protocol of PROTOCOLS) {
+    const own = file[protocol]
+    if (own?.idle === undefined && own?.preset === undefined) continue
+    breaks(protocol, effectivePolicy(config, protocol).idle, policyLine([protocol]))
+  }
+  if (problems.length > 0) throw invalidConfig(label, problems)
+}
+
+function invalidConfig(
+  label: string,
+  problems: readonly { line: number | undefined; message: string }[],
+  cause?: unknown,
+): ConfigInvalidError {
+  // In file order, so the message reads top to bottom like the file; problems without a line go last.
+  const sorted = [...problems].sort(
+    (a, b) => (a.line ?? Number.POSITIVE_INFINITY) - (b.line ?? Number.POSITIVE_INFINITY),
+  )
+  const lines = sorted.map(({ line, message }) => (line === undefined ? message : `line ${line}: ${message}`))
+  const body = lines.length === 1 ? ` ${lines[0]}` : `\n  ${lines.join('\n  ')}`
+  return new ConfigInvalidError(
+    `Invalid config in ${label}:${body}`,
+    cause === undefined ? undefined : { cause },
+  )
+}
+
+/** Nothing but a KeepaliveError leaves config parsing, whatever the text holds. */
+function guard<T>(label: string, run: () => T): T {
+  try {
+    return run()
+  } catch (error) {
+    if (error instanceof KeepaliveError) throw error
+    throw new ConfigInvalidError(`Invalid config in ${label}: ${describeValue(String(error))}`, {
+      cause: error,
+    })
+  }
+}
