@@ -114,8 +114,14 @@ const EXPLAINERS: Readonly<Record<Protocol, Explainer>> = {
       ...own(server.warnings).filter((w) => !client.warnings.includes(w)),
     ]
     if (path !== null) warnings.push(LB_WARNING)
+    const why = {
+      policy: "the policy's idle",
+      server: "2 s before the server's idle timeout",
+      hint: "2 s before the server's Keep-Alive timeout",
+      path: "safely below the path's idle timeout",
+    }[client.limitedBy]
     const reuse = client.reuseSockets
-      ? `Pooled sockets idle for ${human(client.freeSocketTimeout)} are closed (bound: ${client.limitedBy})`
+      ? `Pooled sockets are closed after ${human(client.freeSocketTimeout)} idle (${why})`
       : 'Sockets are not reused'
     return {
       settings: {

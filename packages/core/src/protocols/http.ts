@@ -169,7 +169,7 @@ export function httpClientSettings(
 export interface HttpServerTimeoutsOptions {
   /** The shortest idle timeout on the path (a load balancer in front of the server), ms. */
   pathIdleTimeout?: number
-  /** The longest idle-socket timeout of the clients, ms. Default: the policy's idle (what our clients use at most). */
+  /** The longest idle-socket timeout of the clients, ms. Default: the freeSocketTimeout our own clients use with this policy and path. */
   clientIdleTimeout?: number
 }
 
@@ -196,15 +196,16 @@ export function httpServerTimeouts(
   options: HttpServerTimeoutsOptions = {},
 ): HttpServerTimeouts {
   const warnings: string[] = []
+  const path = isDuration(options.pathIdleTimeout, 'pathIdleTimeout') ? options.pathIdleTimeout : undefined
+  // Unless told otherwise, the clients are ours: they retire idle sockets after freeSocketTimeout.
   const client = isDuration(options.clientIdleTimeout, 'clientIdleTimeout')
     ? options.clientIdleTimeout
-    : policy.idle
-  const path = isDuration(options.pathIdleTimeout, 'pathIdleTimeout') ? options.pathIdleTimeout : undefined
+    : httpClientSettings(policy, path === undefined ? {} : { pathIdleTimeout: path }).freeSocketTimeout
+  // Known path: outlive it and the clients by a margin. Unknown: at least 65 s, above an ALB's 60 s.
+  const outlive = Math.max(path ?? 0, client) + SERVER_IDLE_MARGIN
   const keepAliveTimeout = Math.min(
     MAX_TIMER_MS - 1000,
-    Math.ceil(
-      Math.max(path === undefined ? DEFAULT_SERVER_KEEPALIVE_TIMEOUT : path, client) + SERVER_IDLE_MARGIN,
-    ),
+    Math.ceil(path === undefined ? Math.max(DEFAULT_SERVER_KEEPALIVE_TIMEOUT, outlive) : outlive),
   )
   if (path === undefined) {
     warnings.push(

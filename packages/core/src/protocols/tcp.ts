@@ -75,14 +75,14 @@ export function tcpSettings(policy: Policy): TcpSettings {
   const grid = (): number => (idleSeconds + intervalSeconds * probes) * 1000
 
   // Only a value raised to 1 s can push the grid past the policy; absorb that in the other settings.
-  // A sub-second interval first: keep the probe phase (interval × probes) within the policy's by sending
-  // fewer, 1 s apart, probes — the same phase, not a shorter idle.
+  // A sub-second interval first: send fewer probes, 1 s apart, in the time the policy leaves after idle —
+  // keeping the probe phase about as long as asked, rather than shortening idle (more probes per hour).
   if (grid() > asked && interval.raised && probes > 1) {
     const was = probes
-    probes = Math.min(was, Math.max(1, Math.floor((policy.interval * policy.probes) / 1000)))
+    probes = Math.min(was, Math.max(1, Math.floor((asked - idleSeconds * 1000) / 1000)))
     if (probes !== was) {
       warnings.push(
-        `TCP_KEEPCNT lowered from ${was} to ${probes}: probes cannot be less than 1 s apart, and ${probes} × 1 s fits the policy's ${human(policy.interval * policy.probes)} of probing.`,
+        `TCP_KEEPCNT lowered from ${was} to ${probes}: probes cannot be less than 1 s apart, and ${probes} of them fit in the policy's detection time of ${human(asked)} after TCP_KEEPIDLE ${idleSeconds} s.`,
       )
     }
   }
