@@ -20,6 +20,9 @@ export function pathSafetyMargin(pathIdleTimeout: number): number {
 /** How much longer than the path's (or the client's) idle timeout a server keeps an idle connection. */
 export const SERVER_IDLE_MARGIN = 5000
 
+/** The longest server keepAliveTimeout: headersTimeout (1 s above it) must still fit a Node timer. */
+const MAX_SERVER_KEEPALIVE = MAX_TIMER_MS - 1000
+
 /** The server keepAliveTimeout when nothing is known of the path: above ALB's 60 s, as AWS advises. */
 export const DEFAULT_SERVER_KEEPALIVE_TIMEOUT = 65_000
 
@@ -132,7 +135,11 @@ export function httpClientSettings(
   }
   // The first of equal bounds wins, so 'policy' is reported when nothing else is lower.
   const lowest = bounds.reduce((a, b) => (b.ms < a.ms ? b : a))
-  const freeSocketTimeout = Math.min(Math.max(0, Math.floor(lowest.ms)), MAX_TIMER_MS)
+  // Capped so that a server sized by httpServerTimeouts (+5 s, +1 s for headers) still fits a Node timer.
+  const freeSocketTimeout = Math.min(
+    Math.max(0, Math.floor(lowest.ms)),
+    MAX_SERVER_KEEPALIVE - SERVER_IDLE_MARGIN,
+  )
   const reuseSockets = freeSocketTimeout > 0
 
   if (!reuseSockets) {
@@ -204,9 +211,14 @@ export function httpServerTimeouts(
   // Known path: outlive it and the clients by a margin. Unknown: at least 65 s, above an ALB's 60 s.
   const outlive = Math.max(path ?? 0, client) + SERVER_IDLE_MARGIN
   const keepAliveTimeout = Math.min(
-    MAX_TIMER_MS - 1000,
+    MAX_SERVER_KEEPALIVE,
     Math.ceil(path === undefined ? Math.max(DEFAULT_SERVER_KEEPALIVE_TIMEOUT, outlive) : outlive),
   )
+  if (keepAliveTimeout < outlive) {
+    warnings.push(
+      `keepAliveTimeout cannot exceed ${MAX_SERVER_KEEPALIVE} ms (a Node timer, with headersTimeout above it): it does not outlive the ${human(Math.max(path ?? 0, client))} idle timeout of the ${path !== undefined && path >= client ? 'path' : 'clients'}.`,
+    )
+  }
   if (path === undefined) {
     warnings.push(
       `The path's idle timeout is unknown: keepAliveTimeout is ${human(keepAliveTimeout)}, above the 60 s of an AWS ALB; give path.idleTimeout to size it.`,
