@@ -62,7 +62,7 @@ function parseJson(source: string, file: string): ParsedConfigText {
     const reason = String((cause as Error)?.message ?? cause)
       // V8 appends a position or a snippet of the text; the line and column say it better.
       .replace(/ in JSON at position \d+.*$/, '')
-      .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')
+      .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '')
     throw new ConfigParseError(`Cannot parse ${file}:${line}:${col}: ${firstLine(reason)}`, { cause })
   }
   // Positions only: duplicate keys are JSON.parse's business (the last one wins), not an error here.

@@ -57,10 +57,42 @@ function problemsOfIssue(
       message: `unknown field ${quote(labelOf([...path, key], rootLabel))}${didYouMean(key, allowed)}${allowedText}`,
     }))
   }
+  if (issue.code === 'invalid_union') {
+    const matched = branchOfMatchingType(issue, valueAt(input, path))
+    if (matched !== undefined) {
+      return matched.flatMap((inner) =>
+        problemsOfIssue({ ...inner, path: [...path, ...inner.path] }, input, schema, rootLabel),
+      )
+    }
+  }
   const value = valueAt(input, path)
   const hint = typeof value === 'string' ? didYouMean(value, allowedValues(issue)) : ''
   const label = path.length === 0 ? rootLabel : quote(labelOf(path, rootLabel))
   return [{ path, isKey: false, message: `${label} ${issue.message}, got ${describeValue(value)}${hint}` }]
+}
+
+/**
+ * When exactly one option of a union accepted the value's type (an object given where a preset name
+ * or an object is allowed), its issues say what is wrong far better than "must be one of the options".
+ */
+function branchOfMatchingType(
+  issue: z.core.$ZodIssueInvalidUnion,
+  value: unknown,
+): z.core.$ZodIssue[] | undefined {
+  if (!('errors' in issue) || issue.errors.length === 0) return undefined
+  // First choice: the option that accepted the value itself and only objects to something inside it.
+  const insideOnly = issue.errors.filter((branch) => branch.every((inner) => inner.path.length > 0))
+  if (insideOnly.length === 1) return insideOnly[0]
+  const typeMatched = issue.errors.filter(
+    (branch) => !branch.some((inner) => inner.path.length === 0 && rejectsType(inner, value)),
+  )
+  return typeMatched.length === 1 ? typeMatched[0] : undefined
+}
+
+/** True when the issue is about the kind of value (an object where a string was expected), not its content. */
+function rejectsType(issue: z.core.$ZodIssue, value: unknown): boolean {
+  if (issue.code === 'invalid_type') return true
+  return issue.code === 'invalid_value' && !issue.values.some((allowed) => typeof allowed === typeof value)
 }
 
 /** The literal values an issue lists as allowed (an enum's, also inside a union): candidates for "did you mean". */
