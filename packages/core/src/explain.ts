@@ -113,6 +113,11 @@ const EXPLAINERS: Readonly<Record<Protocol, Explainer>> = {
       ...own(client.warnings),
       ...own(server.warnings).filter((w) => !client.warnings.includes(w)),
     ]
+    if (wanted.has('tcp') && t.lateBy > 0) {
+      warnings.push(
+        `TCP keepalive, which guards in-flight requests, detects ${human(t.lateBy)} later than the policy's ${human(askedDetectionTime(policy))} (see tcp).`,
+      )
+    }
     if (path !== null) warnings.push(LB_WARNING)
     const why = {
       policy: "the policy's idle",
