@@ -38,3 +38,25 @@ export { definePolicy, detectionTime, presets } from './policy.js'
 export type { TcpSettings } from './protocols/tcp.js'
 export { tcpSettings } from './protocols/tcp.js'
 export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'
+export type {
+  HttpClientSettings,
+  HttpClientSettingsOptions,
+  HttpIdleBound,
+  HttpServerTimeouts,
+  HttpServerTimeoutsOptions,
+  KeepAliveHint,
+} from './protocols/http.js'
+export { httpClientSettings, httpServerTimeouts, parseKeepAliveHeader } from './protocols/http.js'
+export type { MqttSettings } from './protocols/mqtt.js'
+export { MQTT_MAX_KEEPALIVE, mqttSettings, mqttSettingsForServerKeepAlive } from './protocols/mqtt.js'
+export type { OpenSshKeepalive, Ssh2KeepaliveOptions, SshSettings } from './protocols/ssh.js'
+export { sshSettings } from './protocols/ssh.js'
+export type {
+  TcpKeepaliveValsSpec,
+  TcpOptionUnit,
+  TcpPlatformOptions,
+  TcpPlatformValues,
+  TcpSockoptSpec,
+  TcpSockoptValue,
+} from './protocols/tcp.js'
+export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tcp.js'
