@@ -1,0 +1,273 @@
+/**
+ * The one scheduler every monitor shares: a hashed timing wheel driven by ONE unref'd `setTimeout`.
+ *
+ * Shape. `SLOT_COUNT` slots, one per tick, each a circular doubly-linked list threaded through the entries
+ * themselves (`next`/`prev` fields, no arrays, no per-entry allocation). An entry due at tick `t` sits in
+ * slot `t & SLOT_MASK`; entries due further away than one revolution (SLOT_COUNT ticks: 20 s at the default
+ * tick) sit in the same slot and are skipped until their round comes. Linking and unlinking are O(1).
+ *
+ * The tick. The timer fires every `tickMs` (default 10 ms) while any monitor exists, on a fixed grid
+ * (origin + k × tick) so that it never drifts. A fixed grid is what makes `touch()` cheap and exact:
+ * a run refreshes `stamp`, the tick of the NEXT planned run, and `touch()` stores it. Every touch made
+ * between two runs happened before the next run, so `stamp` is an upper bound of its real time: deadlines
+ * computed from it are never early, and at most one tick late. 10 ms keeps that error at or below 0.2 % of
+ * the shortest preset's detection time (fast: 8 s) while a wake-up costs microseconds; `configureScheduler`
+ * takes a coarser tick for processes that would rather wake less (battery-powered clients).
+ *
+ * Deadlines are compared, not counted: each run reads the monotonic clock, derives the current tick from
+ * it, and processes every entry due at or before that tick, however many ticks were skipped. If the timer
+ * fires more than a tick late (GC pause, blocked event loop, suspended machine), touches made while the
+ * process was stalled may have been recorded under the old `stamp`; the run records a correction so that
+ * death deadlines use the later bound (`correctedTick`), and monitors read `runLateByMs` to re-probe
+ * instead of declaring death on the strength of the stall alone.
+ */
+import { monotonicNow, tickDiff, wrapTick } from './clock.js'
+
+/** What the wheel holds. Monitors implement it; `fire` runs when the entry's tick `due` has come. */
+export interface TimerEntry {
+  due: number
+  next: TimerEntry | null
+  prev: TimerEntry | null
+  fire(): void
+}
+
+/** A list head: a sentinel entry whose `next`/`prev` close the circle. */
+class Slot implements TimerEntry {
+  due = 0
+  next: TimerEntry = this
+  prev: TimerEntry = this
+  fire(): void {}
+}
+
+/** Default tick. */
+export const DEFAULT_TICK_MS = 10
+const SLOT_COUNT = 2048
+const SLOT_MASK = SLOT_COUNT - 1
+/** Stall corrections kept at most; each names one stalled run, and stalls are rare by definition. */
+const MAX_CORRECTIONS = 256
+
+let tickMs = DEFAULT_TICK_MS
+/** Monotonic ms of absolute tick 0 of the current session (a session lasts while any monitor exists). */
+let origin = 0
+/** Absolute tick of the next planned run. */
+let plannedTick = 0
+/** Absolute tick up to which slots have been swept. */
+let sweptTick = 0
+/** Monitors registered (running), not entries linked: the timer lives exactly while this is above 0. */
+let active = 0
+let timer: ReturnType<typeof setTimeout> | undefined
+let running = false
+let slots: Slot[] | undefined
+/** Holds a slot's entries while they are processed, so entries can unlink themselves or others safely. */
+const pending = new Slot()
+
+/**
+ * What `touch()` stores: the wrapped tick of the next planned run. Until that run, "now" is before it,
+ * so the stored value is an upper bound of the real time of the touch.
+ */
+export let stamp = 0
+
+/** During a run (and after it, until the next one): the wrapped current tick, from the fresh clock. */
+export let runTick = 0
+/** The fresh monotonic time read by the current (or last) run. */
+export let runNowMs = 0
+/** How late the current (or last) run fired, in ms, against its planned grid time. */
+export let runLateByMs = 0
+
+interface Correction {
+  /** Wrapped stamp touches stored before the stalled run. */
+  readonly from: number
+  /** Wrapped tick that bounds those touches from above. */
+  readonly to: number
+}
+let corrections: Correction[] = []
+/** The longest death deadline (in ticks) any monitor may wait for: corrections older than that are useless. */
+let horizonTicks = 0
+
+/** The current tick length in ms. */
+export function currentTickMs(): number {
+  return tickMs
+}
+
+export interface SchedulerOptions {
+  /** Tick length in ms: an integer from 1 to 1000. Default 10. */
+  tickMs?: number
+}
+
+export interface SchedulerInfo {
+  /** Tick length in ms. */
+  readonly tickMs: number
+  /** Monitors running (neither dead nor stopped). */
+  readonly monitors: number
+  /** Whether the one shared timer is armed. */
+  readonly timerArmed: boolean
+}
+
+/** Changes the tick. Only while no monitor runs (a running wheel cannot change its unit); returns false otherwise. */
+export function setTickMs(ms: number): boolean {
+  if (active > 0) return false
+  tickMs = ms
+  return true
+}
+
+export function schedulerInfo(): SchedulerInfo {
+  return { tickMs, monitors: active, timerArmed: timer !== undefined }
+}
+
+/** Lets the scheduler know how far back a death deadline can reach, so it keeps stall corrections that long. */
+export function extendHorizon(ticks: number): void {
+  if (ticks > horizonTicks) horizonTicks = ticks
+}
+
+/** A monitor starts: the first one starts the session and its timer. */
+export function acquire(): void {
+  if (active++ > 0 || running) return
+  origin = monotonicNow()
+  plannedTick = 1
+  sweptTick = 0
+  stamp = 1
+  runTick = 0
+  runNowMs = origin
+  runLateByMs = 0
+  corrections = []
+  if (slots === undefined) slots = Array.from({ length: SLOT_COUNT }, () => new Slot())
+  arm()
+}
+
+/** A monitor stopped or died: the last one clears the timer, so nothing keeps running behind the user. */
+export function release(): void {
+  if (--active > 0) return
+  active = 0
+  if (timer !== undefined) {
+    clearTimeout(timer)
+    timer = undefined
+  }
+}
+
+/** Links `entry` to fire at wrapped tick `due`. The entry must not be linked. */
+export function link(entry: TimerEntry, due: number): void {
+  entry.due = due
+  const slot = (slots as Slot[])[due & SLOT_MASK] as Slot
+  const last = slot.prev
+  entry.prev = last
+  entry.next = slot
+  last.next = entry
+  slot.prev = entry
+}
+
+/** Unlinks `entry` if linked. */
+export function unlink(entry: TimerEntry): void {
+  const prev = entry.prev
+  if (prev === null) return
+  const next = entry.next as TimerEntry
+  prev.next = next
+  next.prev = prev
+  entry.next = null
+  entry.prev = null
+}
+
+/** Monotonic ms of a wrapped tick of this session (the tick's start on the grid). */
+export function tickToMs(tick: number): number {
+  return origin + (sweptTick + tickDiff(tick, wrapTick(sweptTick))) * tickMs
+}
+
+/** Milliseconds since the session's origin, floored and wrapped: a small integer for monitors to store. */
+export function wrappedMs(now: number): number {
+  return wrapTick(Math.floor(now - origin))
+}
+
+/**
+ * The tick that bounds from above a touch stored as `tick`: `tick` itself, unless the run after it fired
+ * so late that touches made while the process was stalled were stored with it.
+ */
+export function correctedTick(tick: number): number {
+  for (let i = corrections.length - 1; i >= 0; i--) {
+    const c = corrections[i] as Correction
+    if (c.from === tick) return c.to
+  }
+  return tick
+}
+
+function arm(): void {
+  const delay = origin + plannedTick * tickMs - monotonicNow()
+  // Node's timers count whole milliseconds from the loop's cached time, so they may fire a little early
+  // or late against performance.now(); `run` re-arms when early and measures how late it is.
+  timer = setTimeout(run, delay > 1 ? Math.ceil(delay) : 1)
+  timer.unref()
+}
+
+function run(): void {
+  timer = undefined
+  const now = monotonicNow()
+  const tick = Math.floor((now - origin) / tickMs)
+  if (tick < plannedTick) {
+    arm()
+    return
+  }
+  running = true
+  runNowMs = now
+  runLateByMs = now - (origin + plannedTick * tickMs)
+  runTick = wrapTick(tick)
+  const before = stamp
+  stamp = wrapTick(tick + 1)
+  // Late by a tick or more: touches stored with `before` may have happened up to now (tick `tick`), so
+  // their upper bound is the new stamp. Kept until no death deadline can reach back that far.
+  if (tick > plannedTick) noteCorrection(before, stamp)
+  const from = Math.max(sweptTick + 1, tick - SLOT_MASK)
+  sweptTick = tick
+  try {
+    for (let t = from; t <= tick; t++) sweep((slots as Slot[])[t & SLOT_MASK] as Slot)
+  } finally {
+    running = false
+    if (active > 0 && timer === undefined) {
+      plannedTick = tick + 1
+      arm()
+    }
+  }
+}
+
+function noteCorrection(from: number, to: number): void {
+  corrections.push({ from, to })
+  // Drop what no deadline can reach any more (older than the longest detection time), and cap the list.
+  while (
+    corrections.length > MAX_CORRECTIONS ||
+    (corrections.length > 0 && tickDiff(to, (corrections[0] as Correction).to) > horizonTicks + SLOT_COUNT)
+  ) {
+    corrections.shift()
+  }
+}
+
+/** Fires every entry of `slot` whose tick has come; leaves the others (a later round) in place. */
+function sweep(slot: Slot): void {
+  if (slot.next === slot) return
+  // Move the whole list onto `pending`, then take entries off it one at a time. `fire` may unlink any
+  // entry (stop from a listener) or link new ones; neither disturbs this loop.
+  const first = slot.next
+  const last = slot.prev
+  pending.next = first
+  pending.prev = last
+  first.prev = pending
+  last.next = pending
+  slot.next = slot
+  slot.prev = slot
+  const now = runTick
+  while (pending.next !== pending) {
+    const entry = pending.next
+    unlink(entry)
+    if (tickDiff(entry.due, now) > 0) link(entry, entry.due)
+    else fireSafely(entry)
+  }
+}
+
+/** Monitors catch their own errors; this is the last line that keeps one bad entry from stopping the wheel. */
+function fireSafely(entry: TimerEntry): void {
+  try {
+    entry.fire()
+  } catch (error) {
+    process.nextTick(rethrow, error)
+  }
+}
+
+function rethrow(error: unknown): never {
+  throw error
+}
