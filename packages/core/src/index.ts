@@ -60,3 +60,8 @@ export type {
   TcpSockoptValue,
 } from './protocols/tcp.js'
 export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tcp.js'
+export type { HttpSection, MqttSection, PolicyOverrides, SshSection, TcpSection } from './config/config-types.js'
+export type { ParseConfigOptions } from './config/parse-config.js'
+export { parseConfig } from './config/parse-config.js'
+export { configJsonSchema } from './schema/json-schema.js'
+export { MAX_DURATION_MS, MAX_JITTER, MAX_PROBES } from './schema/limits.js'
