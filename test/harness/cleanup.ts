@@ -116,6 +116,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${label}: no result after ${ms} ms`)), ms)
+    // Unref'd: a watchdog must neither keep the process alive nor count as a handle in the leak check it guards.
+    timer.unref()
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

@@ -185,6 +185,7 @@ export function spawnNode(script: string | URL, options: SpawnNodeOptions = {}):
           // already gone
         }
       }
+      forgetProcess(pid)
     },
   )
 
