@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { parseConfig } from '../src/config/parse-config.js'
 
-const RUNS = 200
+const RUNS = 150
 const PROTOCOLS = ['tcp', 'http', 'mqtt', 'ssh'] as const
 
 /** Either a frozen config whose every protocol policy is sound, or a KeepaliveError: nothing else escapes. */
