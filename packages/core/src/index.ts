@@ -1,7 +1,16 @@
 // The public surface of @keepalive/core, named export by export.
 
+export type {
+  HttpSection,
+  MqttSection,
+  PolicyOverrides,
+  SshSection,
+  TcpSection,
+} from './config/config-types.js'
 export type { KeepaliveConfig, LoadConfigOptions, PathConfig } from './config/load-config.js'
 export { loadConfig, policyFor } from './config/load-config.js'
+export type { ParseConfigOptions } from './config/parse-config.js'
+export { parseConfig } from './config/parse-config.js'
 export type { ChannelName } from './diagnostics.js'
 export { channels } from './diagnostics.js'
 export { formatDuration, parseDuration } from './duration.js'
@@ -30,14 +39,15 @@ export type {
   Monitor,
   MonitorEvents,
   MonitorOptions,
+  MonitorState,
   ProbeContext,
+  ProbeErrorEvent,
   ProbeEvent,
+  SchedulerInfo,
+  SchedulerOptions,
 } from './monitor/monitor.js'
-export { createMonitor } from './monitor/monitor.js'
+export { configureScheduler, createMonitor, schedulerInfo } from './monitor/monitor.js'
 export { definePolicy, detectionTime, presets } from './policy.js'
-export type { TcpSettings } from './protocols/tcp.js'
-export { tcpSettings } from './protocols/tcp.js'
-export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'
 export type {
   HttpClientSettings,
   HttpClientSettingsOptions,
@@ -56,12 +66,11 @@ export type {
   TcpOptionUnit,
   TcpPlatformOptions,
   TcpPlatformValues,
+  TcpSettings,
   TcpSockoptSpec,
   TcpSockoptValue,
 } from './protocols/tcp.js'
-export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tcp.js'
-export type { HttpSection, MqttSection, PolicyOverrides, SshSection, TcpSection } from './config/config-types.js'
-export type { ParseConfigOptions } from './config/parse-config.js'
-export { parseConfig } from './config/parse-config.js'
+export { tcpLimits, tcpPlatformOptions, tcpPlatformValues, tcpSettings } from './protocols/tcp.js'
 export { configJsonSchema } from './schema/json-schema.js'
 export { MAX_DURATION_MS, MAX_JITTER, MAX_PROBES } from './schema/limits.js'
+export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'
