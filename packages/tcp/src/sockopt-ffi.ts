@@ -66,9 +66,10 @@ function create(): Sockopt {
       )
     : lib.func('int getsockopt(int fd, int level, int optname, _Out_ void *optval, _Inout_ uint32_t *optlen)')
   const lastError = windows ? lib.func('int __stdcall WSAGetLastError()') : () => koffi.errno()
-  // One value buffer and one length cell, reused: calls are synchronous, so nothing can interleave.
+  // One value buffer and one length buffer, reused: calls are synchronous, so nothing can interleave. Plain `void *`
+  // Buffers are passed by address; koffi's `_Out_`/`_Inout_` marshalling would double the cost of each getsockopt.
   const value = Buffer.alloc(4)
-  const length = [4]
+  const length = Buffer.alloc(4)
   return {
     constants,
     set(fd, level, name, v) {
@@ -76,7 +77,7 @@ function create(): Sockopt {
       return setsockopt(fd, level, name, value, 4) === 0 ? 0 : lastError() || -1
     },
     get(fd, level, name) {
-      length[0] = 4
+      length.writeUInt32LE(4, 0)
       if (getsockopt(fd, level, name, value, length) !== 0) return { errno: lastError() || -1 }
       return value.readInt32LE(0)
     },
