@@ -100,7 +100,7 @@ describe('crash: the peer dies', () => {
   })
 })
 
-describe('idle-closing server: closes at exactly its idle timeout', () => {
+describe.skipIf(missingPrerequisites('ss'))('idle-closing server: closes at exactly its idle timeout', () => {
   const IDLE_MS = 400
 
   it(`closes ${IDLE_MS} ms after the last byte received, and a write just before keeps it open`, async () => {
@@ -159,36 +159,39 @@ describe('idle-closing server: closes at exactly its idle timeout', () => {
   })
 })
 
-describe('idle-drop proxy: a middlebox that silently forgets idle connections', () => {
-  const DROP_MS = 500
+describe.skipIf(missingPrerequisites('ss'))(
+  'idle-drop proxy: a middlebox that silently forgets idle connections',
+  () => {
+    const DROP_MS = 500
 
-  it(`forwards while active, then after ${DROP_MS} ms of silence delivers nothing and closes nothing`, async () => {
-    expectNoLeaks()
-    const target = await startEchoServer()
-    const proxy = await startIdleDropProxy({ target, idleDropMs: DROP_MS })
-    const client = await connectClient({ host: proxy.host, port: proxy.port })
-    // Active: traffic every 300 ms keeps the entry alive past DROP_MS in total.
-    await client.echo('one')
-    await sleep(300)
-    await client.echo('two')
-    await sleep(300)
-    await client.echo('three')
-    const lastActivity = performance.now()
-    const drop = await proxy.nextDrop(DROP_MS + 1000)
-    console.info(`[harness] idle-drop proxy: dropped after ${drop.idleMs?.toFixed(1)} ms of silence`)
-    expect(drop.idleMs).toBeGreaterThanOrEqual(DROP_MS - 1)
-    expect(drop.idleMs).toBeLessThanOrEqual(DROP_MS + 25)
-    expect((drop.droppedAt ?? 0) - lastActivity).toBeLessThanOrEqual(DROP_MS + 25)
+    it(`forwards while active, then after ${DROP_MS} ms of silence delivers nothing and closes nothing`, async () => {
+      expectNoLeaks()
+      const target = await startEchoServer()
+      const proxy = await startIdleDropProxy({ target, idleDropMs: DROP_MS })
+      const client = await connectClient({ host: proxy.host, port: proxy.port })
+      // Active: traffic every 300 ms keeps the entry alive past DROP_MS in total.
+      await client.echo('one')
+      await sleep(300)
+      await client.echo('two')
+      await sleep(300)
+      await client.echo('three')
+      const lastActivity = performance.now()
+      const drop = await proxy.nextDrop(DROP_MS + 1000)
+      console.info(`[harness] idle-drop proxy: dropped after ${drop.idleMs?.toFixed(1)} ms of silence`)
+      expect(drop.idleMs).toBeGreaterThanOrEqual(DROP_MS - 1)
+      expect(drop.idleMs).toBeLessThanOrEqual(DROP_MS + 25)
+      expect((drop.droppedAt ?? 0) - lastActivity).toBeLessThanOrEqual(DROP_MS + 25)
 
-    await expect(client.echo('four', 800)).rejects.toThrow(/no echo/)
-    // No FIN, no RST reached the client: its socket is open and the kernel still shows it established.
-    expect(client.events).toEqual({})
-    const [info] = await tcpSocketInfo(client.socket.localPort as number)
-    expect(info?.state).toBe('ESTAB')
-    expect(drop.bytesDroppedFromClient).toBe('four'.length)
-    expect(target.connectionCount()).toBe(1)
-  })
-})
+      await expect(client.echo('four', 800)).rejects.toThrow(/no echo/)
+      // No FIN, no RST reached the client: its socket is open and the kernel still shows it established.
+      expect(client.events).toEqual({})
+      const [info] = await tcpSocketInfo(client.socket.localPort as number)
+      expect(info?.state).toBe('ESTAB')
+      expect(drop.bytesDroppedFromClient).toBe('four'.length)
+      expect(target.connectionCount()).toBe(1)
+    })
+  },
+)
 
 describe('delay proxy: one-way latency in userspace', () => {
   const ONE_WAY_MS = 100

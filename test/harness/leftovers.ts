@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { deleteNamespaceSync, listHarnessNamespaces, namespaceOwner } from './netns.js'
 import { findBinary } from './prerequisites.js'
 import { forgetProcess, isAlive, listProcessRecords, type ProcessRecord, recordIsAlive } from './state.js'
+import { TEMP_DIR_PATTERN } from './tmp.js'
 
 /** Parent pid from /proc, or undefined. */
 function parentOf(pid: number): number | undefined {
@@ -47,7 +50,7 @@ function isListening(port: number): boolean {
 }
 
 export interface Leftover {
-  kind: 'namespace' | 'process' | 'listener'
+  kind: 'namespace' | 'process' | 'listener' | 'temp dir'
   description: string
 }
 
@@ -81,6 +84,12 @@ export function findLeftovers(options: { root?: number; remove?: boolean } = {})
       })
     }
     if (options.remove) forgetProcess(record.pid)
+  }
+  for (const name of readdirSync(tmpdir())) {
+    const match = TEMP_DIR_PATTERN.exec(name)
+    if (!match || !ownerFinished(Number(match[1]), options.root)) continue
+    leftovers.push({ kind: 'temp dir', description: `temp dir ${join(tmpdir(), name)}` })
+    if (options.remove) rmSync(join(tmpdir(), name), { recursive: true, force: true })
   }
   return leftovers
 }

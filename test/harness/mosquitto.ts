@@ -31,7 +31,7 @@ const ATTEMPTS = 5
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoPeer> {
   const mosquitto = requireBinary('mosquitto')
   const host = options.host ?? '127.0.0.1'
-  const dir = makeTempDir('ka-mosquitto-')
+  const dir = makeTempDir('mosquitto')
   for (let attempt = 1; ; attempt++) {
     // Inside a fresh namespace nothing else listens: the standard port is free there.
     const port = options.netns ? 1883 : await freePort(host)

@@ -77,7 +77,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdPeer> {
   const sshd = requireBinary('sshd')
   const unshare = requireBinary('unshare')
   const host = options.host ?? '127.0.0.1'
-  const dir = makeTempDir('ka-sshd-')
+  const dir = makeTempDir('sshd')
   try {
     const hostKey = join(dir.path, 'host_ed25519')
     const clientKey = join(dir.path, 'client_ed25519')
