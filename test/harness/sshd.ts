@@ -42,7 +42,13 @@ export function sshdVersion(): string {
       .split('\n')
       .find((l) => l.startsWith('OpenSSH'))
     if (line) {
-      cachedVersion = line.trim()
+      // `sshd -V` omits the distribution's patch level; the package version has it.
+      const dpkg = findBinary('dpkg-query')
+      const pkg = dpkg
+        ? spawnSync(dpkg, ['-W', '-f', '\x24{Version}', 'openssh-server'], { encoding: 'utf8' })
+        : undefined
+      const suffix = pkg?.status === 0 && pkg.stdout ? ` (openssh-server ${pkg.stdout.trim()})` : ''
+      cachedVersion = `${line.trim()}${suffix}`
       return cachedVersion
     }
   }
