@@ -15,9 +15,11 @@ type Listeners = AnyListener | AnyListener[] | undefined
 
 export type EventName = 'probe' | 'alive' | 'dead' | 'probeError'
 
-/** The rarely used part of a monitor: its name and listeners. */
+/** The rarely used part of a monitor: its name, its listeners, and when it last probed. */
 export class Extras {
   name: string | undefined
+  /** Monotonic ms when the last probe was sent. */
+  probeAt = 0
   probe: Listeners = undefined
   alive: Listeners = undefined
   dead: Listeners = undefined

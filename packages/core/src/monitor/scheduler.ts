@@ -16,10 +16,11 @@
  *
  * Deadlines are compared, not counted: each run reads the monotonic clock, derives the current tick from
  * it, and processes every entry due at or before that tick, however many ticks were skipped. If the timer
- * fires more than a tick late (GC pause, blocked event loop, suspended machine), touches made while the
- * process was stalled may have been recorded under the old `stamp`; the run records a correction so that
- * death deadlines use the later bound (`correctedTick`), and monitors read `runLateByMs` to re-probe
- * instead of declaring death on the strength of the stall alone.
+ * fires late (GC pause, blocked event loop, suspended machine), touches made after the planned time were
+ * recorded under the old `stamp`; the run records a correction so that death deadlines use the later
+ * bound (`correctedTick`), and monitors read `runLateByMs` to re-probe instead of declaring death on the
+ * strength of a stall alone. Lateness within timer noise (max(2 ms, tick / 4)) is not recorded: a touch
+ * made in that window can be recorded up to that much early.
  */
 import { monotonicNow, tickDiff, wrapTick } from './clock.js'
 
@@ -43,8 +44,8 @@ class Slot implements TimerEntry {
 export const DEFAULT_TICK_MS = 10
 const SLOT_COUNT = 2048
 const SLOT_MASK = SLOT_COUNT - 1
-/** Stall corrections kept at most; each names one stalled run, and stalls are rare by definition. */
-const MAX_CORRECTIONS = 256
+/** Corrections kept at most: one per late run, over the longest detection time in use (see `noteCorrection`). */
+const MAX_CORRECTIONS = 4096
 
 let tickMs = DEFAULT_TICK_MS
 /** Monotonic ms of absolute tick 0 of the current session (a session lasts while any monitor exists). */
@@ -74,13 +75,8 @@ export let runNowMs = 0
 /** How late the current (or last) run fired, in ms, against its planned grid time. */
 export let runLateByMs = 0
 
-interface Correction {
-  /** Wrapped stamp touches stored before the stalled run. */
-  readonly from: number
-  /** Wrapped tick that bounds those touches from above. */
-  readonly to: number
-}
-let corrections: Correction[] = []
+/** Late runs: wrapped stamp touches stored before the run → wrapped tick that bounds them from above. */
+const corrections = new Map<number, number>()
 /** The longest death deadline (in ticks) any monitor may wait for: corrections older than that are useless. */
 let horizonTicks = 0
 
@@ -129,7 +125,7 @@ export function acquire(): void {
   runTick = 0
   runNowMs = origin
   runLateByMs = 0
-  corrections = []
+  corrections.clear()
   if (slots === undefined) slots = Array.from({ length: SLOT_COUNT }, () => new Slot())
   arm()
 }
@@ -171,21 +167,12 @@ export function tickToMs(tick: number): number {
   return origin + (sweptTick + tickDiff(tick, wrapTick(sweptTick))) * tickMs
 }
 
-/** Milliseconds since the session's origin, floored and wrapped: a small integer for monitors to store. */
-export function wrappedMs(now: number): number {
-  return wrapTick(Math.floor(now - origin))
-}
-
 /**
  * The tick that bounds from above a touch stored as `tick`: `tick` itself, unless the run after it fired
  * so late that touches made while the process was stalled were stored with it.
  */
 export function correctedTick(tick: number): number {
-  for (let i = corrections.length - 1; i >= 0; i--) {
-    const c = corrections[i] as Correction
-    if (c.from === tick) return c.to
-  }
-  return tick
+  return corrections.get(tick) ?? tick
 }
 
 function arm(): void {
@@ -210,9 +197,10 @@ function run(): void {
   runTick = wrapTick(tick)
   const before = stamp
   stamp = wrapTick(tick + 1)
-  // Late by a tick or more: touches stored with `before` may have happened up to now (tick `tick`), so
-  // their upper bound is the new stamp. Kept until no death deadline can reach back that far.
-  if (tick > plannedTick) noteCorrection(before, stamp)
+  // Late: touches stored with `before` may have happened up to now, after the tick they name, so their
+  // upper bound is the new stamp. Node's timers are routinely ~1 ms late (whole-ms arithmetic on a cached
+  // loop time) with nothing running in between, so only lateness beyond that noise is recorded.
+  if (runLateByMs > lateNoiseMs()) noteCorrection(before, stamp)
   const from = Math.max(sweptTick + 1, tick - SLOT_MASK)
   sweptTick = tick
   try {
@@ -226,14 +214,18 @@ function run(): void {
   }
 }
 
+/** Lateness (ms) below which a run counts as on time for the record of touches: max(2 ms, tick / 4). */
+function lateNoiseMs(): number {
+  return Math.max(2, tickMs / 4)
+}
+
 function noteCorrection(from: number, to: number): void {
-  corrections.push({ from, to })
-  // Drop what no deadline can reach any more (older than the longest detection time), and cap the list.
-  while (
-    corrections.length > MAX_CORRECTIONS ||
-    (corrections.length > 0 && tickDiff(to, (corrections[0] as Correction).to) > horizonTicks + SLOT_COUNT)
-  ) {
-    corrections.shift()
+  corrections.set(from, to)
+  // Drop what no deadline can reach any more (older than the longest detection time), and cap the map:
+  // under a lag that never ends, the oldest corrections go first.
+  for (const [oldFrom, oldTo] of corrections) {
+    if (corrections.size <= MAX_CORRECTIONS && tickDiff(to, oldTo) <= horizonTicks + SLOT_COUNT) break
+    corrections.delete(oldFrom)
   }
 }
 
