@@ -160,19 +160,21 @@ function applyLater(
   }
   emitter.once('connect', onConnect)
   emitter.once('close', onClose)
-  const report: TcpKeepaliveReport = {
-    enabled: false,
-    idle: settings.idleSeconds * 1000,
-    interval: settings.intervalSeconds * 1000,
-    probes: settings.probes,
-    userTimeout: options.userTimeout === false ? 0 : settings.userTimeoutMs,
-    mechanism: predictMechanism(options),
-    verified: false,
-    pending: true,
-    warnings: settings.warnings,
-    requested: settings,
+  const report = withReady(
+    {
+      enabled: false,
+      idle: settings.idleSeconds * 1000,
+      interval: settings.intervalSeconds * 1000,
+      probes: settings.probes,
+      userTimeout: options.userTimeout === false ? 0 : settings.userTimeoutMs,
+      mechanism: predictMechanism(options),
+      verified: false,
+      pending: true,
+      warnings: settings.warnings,
+      requested: settings,
+    },
     ready,
-  }
+  )
   reports.set(socket, report)
   return report
 }
@@ -252,7 +254,7 @@ function applyNow(
       `values not read back from the kernel (${unavailableFfi(options, fd)}): they are what Node was asked to set`,
     )
 
-  const report: TcpKeepaliveReport = {
+  const report = withReady({
     enabled: values.enabled,
     idle: values.idle,
     interval: values.interval,
@@ -263,11 +265,22 @@ function applyNow(
     pending: false,
     warnings,
     requested: settings,
-    ready: undefined as unknown as Promise<TcpKeepaliveReport | null>,
-  }
-  ;(report as { ready: Promise<TcpKeepaliveReport | null> }).ready = Promise.resolve(report)
+  })
   reports.set(socket, report)
   publish(socket, report)
+  return report
+}
+
+/**
+ * Adds `ready` as a non-enumerable property, so that logging or JSON.stringify of a report shows the values, not a
+ * Promise. Without `ready`, the report is already applied and `ready` resolves with the report itself.
+ */
+function withReady(
+  fields: Omit<TcpKeepaliveReport, 'ready'>,
+  ready?: Promise<TcpKeepaliveReport | null>,
+): TcpKeepaliveReport {
+  const report = fields as TcpKeepaliveReport
+  Object.defineProperty(report, 'ready', { value: ready ?? Promise.resolve(report), enumerable: false })
   return report
 }
 

@@ -34,6 +34,9 @@ describe('mechanism selection', () => {
       userTimeout: 11_000,
     })
     await expect(report.ready).resolves.toBe(report)
+    // `ready` is there but not enumerable: logs and JSON show the values.
+    expect(Object.keys(report)).not.toContain('ready')
+    expect(JSON.parse(JSON.stringify(report))).toMatchObject({ idle: 3000, mechanism: expectedMechanism() })
   })
 
   it('forced ffi sets every value by setsockopt, on any Node', async () => {
