@@ -8,4 +8,4 @@ npx turbo run build typecheck --output-logs=errors-only
 npx biome check .
 npx tsc -p tsconfig.check.json
 npx vitest run
-bash scripts/with-node24.sh npx vitest run --project tcp
+bash scripts/with-node24.sh node node_modules/vitest/vitest.mjs run --project tcp
