@@ -123,18 +123,29 @@ function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise
 }
 
 let exitHandlerInstalled = false
+function runExitHooks(): void {
+  // Newest first, like the regular cleanups; only synchronous work is possible here.
+  for (const [id, { label, hook }] of [...exitHooks].reverse()) {
+    exitHooks.delete(id)
+    try {
+      hook()
+    } catch (error) {
+      process.stderr.write(`[harness] exit cleanup "${label}" failed: ${(error as Error).message}\n`)
+    }
+  }
+}
+
 function installExitHandler(): void {
   if (exitHandlerInstalled) return
   exitHandlerInstalled = true
-  process.on('exit', () => {
-    // Newest first, like the regular cleanups; only synchronous work is possible here.
-    for (const [id, { label, hook }] of [...exitHooks].reverse()) {
-      exitHooks.delete(id)
-      try {
-        hook()
-      } catch (error) {
-        process.stderr.write(`[harness] exit cleanup "${label}" failed: ${(error as Error).message}\n`)
-      }
-    }
-  })
+  process.on('exit', runExitHooks)
+  // A terminating signal ends the process without 'exit'. Where nobody else handles the signal, run the hooks and
+  // re-raise it with the default action restored, so the process still dies of that signal.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue
+    process.once(signal, () => {
+      runExitHooks()
+      process.kill(process.pid, signal)
+    })
+  }
 }

@@ -167,8 +167,11 @@ export async function createNetnsLink(): Promise<NetnsLink> {
 
   const nsSet = new Set([clientNs, serverNs])
   const exec = (ns: string, argv: readonly string[]): Promise<ExecResult> => {
-    if (!nsSet.has(ns))
-      throw new Error(`exec: ${ns} is not a namespace of this link (${clientNs}, ${serverNs})`)
+    if (!nsSet.has(ns)) {
+      return Promise.reject(
+        new Error(`exec: ${ns} is not a namespace of this link (${clientNs}, ${serverNs})`),
+      )
+    }
     return run([ipPath, 'netns', 'exec', ns, ...argv])
   }
 
