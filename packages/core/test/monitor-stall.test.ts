@@ -1,0 +1,226 @@
+// A stalled process (the scheduler's timer fires far later than planned) re-probes instead of declaring
+// death. The stall is simulated by moving the monotonic clock without firing timers, then firing them.
+import diagnosticsChannel from 'node:diagnostics_channel'
+import {
+  channels,
+  createMonitor,
+  definePolicy,
+  detectionTime,
+  type Monitor,
+  type Policy,
+  presets,
+  schedulerInfo,
+} from '@keepalive/core'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+const TICK = 10
+let skew = 0
+const stalls: Array<{ monitor: Monitor; lateByMs: number }> = []
+const onStall = (message: unknown) => stalls.push(message as { monitor: Monitor; lateByMs: number })
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] })
+  const fakeNow = performance.now.bind(performance)
+  skew = 0
+  vi.spyOn(performance, 'now').mockImplementation(() => fakeNow() + skew)
+  stalls.length = 0
+  diagnosticsChannel.subscribe('keepalive:monitor:stall', onStall)
+})
+
+const created: Monitor[] = []
+afterEach(() => {
+  for (const m of created.splice(0)) m.stop()
+  diagnosticsChannel.unsubscribe('keepalive:monitor:stall', onStall)
+  expect(schedulerInfo().monitors).toBe(0)
+  vi.restoreAllMocks()
+  vi.useRealTimers()
+})
+
+function monitor(policy: Policy, probe: (c: { attempt: number }) => unknown): Monitor {
+  const m = createMonitor({ policy, probe })
+  created.push(m)
+  return m
+}
+
+/** The process is frozen for `ms`: the clock moves on, no timer fires. Then the event loop resumes. */
+function stall(ms: number): number {
+  skew += ms
+  const resumedAt = performance.now()
+  vi.advanceTimersByTime(TICK)
+  return resumedAt
+}
+
+describe('a stall longer than the detection time', () => {
+  const policy = presets.fast
+  const d = detectionTime(policy)
+
+  it('does not kill an idle live peer: it is re-probed, answers, stays alive', () => {
+    const attempts: number[] = []
+    const m = monitor(policy, ({ attempt }) => {
+      attempts.push(attempt)
+      m.touch() // the peer answers
+    })
+    const dead = vi.fn()
+    const alive = vi.fn()
+    m.on('dead', dead).on('alive', alive)
+    vi.advanceTimersByTime(1_000)
+    m.touch()
+    vi.advanceTimersByTime(1_000)
+    stall(3 * d)
+    expect(dead).not.toHaveBeenCalled()
+    expect(attempts).toEqual([1])
+    expect(alive).toHaveBeenCalledTimes(1)
+    expect(stalls).toHaveLength(1)
+    expect(stalls[0]?.monitor).toBe(m)
+    expect(stalls[0]?.lateByMs).toBeGreaterThanOrEqual(3 * d)
+    expect(stalls[0]?.lateByMs).toBeLessThanOrEqual(3 * d + TICK)
+    vi.advanceTimersByTime(10 * d)
+    expect(dead).not.toHaveBeenCalled()
+    expect(m.state).toBe('idle')
+  })
+
+  it('does not kill a peer that was mid-probe: the re-probe is answered by a promise', async () => {
+    const attempts: number[] = []
+    let answer = false
+    const m = monitor(policy, ({ attempt }) => {
+      attempts.push(attempt)
+      return answer ? new Promise((resolve) => setTimeout(resolve, policy.interval / 2)) : undefined
+    })
+    const dead = vi.fn()
+    m.on('dead', dead)
+    await vi.advanceTimersByTimeAsync(policy.idle + policy.interval / 2) // one unanswered probe out
+    expect(m.state).toBe('probing')
+    answer = true
+    skew += 3 * d
+    await vi.advanceTimersByTimeAsync(TICK) // resumes: re-probe (attempt 2)
+    expect(attempts).toEqual([1, 2])
+    expect(stalls).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(policy.interval)
+    expect(m.state).toBe('idle')
+    await vi.advanceTimersByTimeAsync(5 * d)
+    expect(dead).not.toHaveBeenCalled()
+  })
+
+  it('kills a silent peer one interval (+ 1 tick) after the process resumes, not before', () => {
+    const attempts: number[] = []
+    const m = monitor(policy, ({ attempt }) => attempts.push(attempt))
+    let deadAt = Number.NaN
+    let probesSent = 0
+    m.on('dead', (event) => {
+      deadAt = performance.now()
+      probesSent = event.probesSent
+    })
+    vi.advanceTimersByTime(1_000)
+    const resumedAt = stall(3 * d)
+    expect(m.state).toBe('probing')
+    while (Number.isNaN(deadAt) && performance.now() < resumedAt + 10 * policy.interval) {
+      vi.advanceTimersByTime(TICK)
+    }
+    expect(deadAt - resumedAt).toBeGreaterThanOrEqual(policy.interval)
+    expect(deadAt - resumedAt).toBeLessThanOrEqual(policy.interval + 2 * TICK)
+    expect(attempts).toEqual([1])
+    expect(probesSent).toBe(1)
+  })
+
+  it('a stall through the last interval of a probing peer: one more probe, then dead if silent', () => {
+    const attempts: number[] = []
+    const m = monitor(policy, ({ attempt }) => attempts.push(attempt))
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(policy.idle + 2 * policy.interval + TICK) // three probes out, deadline 1 s away
+    expect(attempts).toEqual([1, 2, 3])
+    const resumedAt = stall(5_000)
+    expect(attempts).toEqual([1, 2, 3, 4])
+    vi.advanceTimersByTime(policy.interval + 2 * TICK)
+    expect(deadAt - resumedAt).toBeGreaterThanOrEqual(policy.interval)
+    expect(deadAt - resumedAt).toBeLessThanOrEqual(policy.interval + 2 * TICK)
+  })
+
+  it('handles many monitors in one stall: live ones survive, silent ones die after the grace interval', () => {
+    const live: Monitor[] = []
+    const silent: Monitor[] = []
+    for (let i = 0; i < 200; i++) {
+      const isLive = i % 2 === 0
+      const m = monitor(policy, () => {
+        if (isLive) m.touch()
+      })
+      ;(isLive ? live : silent).push(m)
+    }
+    vi.advanceTimersByTime(1_000)
+    stall(2 * d)
+    vi.advanceTimersByTime(policy.interval + 2 * TICK)
+    expect(live.every((m) => m.state === 'idle')).toBe(true)
+    expect(silent.every((m) => m.state === 'dead')).toBe(true)
+  })
+})
+
+describe('touches made while the process was stalled', () => {
+  it('are not recorded early: a peer touched just before the late timer fires gets its full detection time', () => {
+    const policy = definePolicy({ idle: 1_000, interval: 200, probes: 2 })
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(100)
+    skew += 700 // stalled, but less than a detection time
+    m.touch() // an I/O callback ran before the timers phase could
+    const touchedAt = performance.now()
+    while (Number.isNaN(deadAt) && performance.now() < touchedAt + 3 * d) vi.advanceTimersByTime(TICK)
+    expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - touchedAt).toBeLessThanOrEqual(d + 2 * TICK)
+  })
+})
+
+describe('a touch in the last tick before a stall', () => {
+  it('cannot be told from a touch during the stall, so it counts as one: a full detection time from the resume', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(1_000)
+    m.touch()
+    const resumedAt = stall(3 * d)
+    while (Number.isNaN(deadAt) && performance.now() < resumedAt + 3 * d) vi.advanceTimersByTime(TICK)
+    expect(stalls).toHaveLength(0)
+    // The late timer fires one tick after `resumedAt` here; from that run on, the usual one-tick bound.
+    expect(deadAt - resumedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - (resumedAt + TICK)).toBeLessThanOrEqual(d + TICK)
+  })
+})
+
+describe('small lateness is not a stall', () => {
+  it('a timer a few ms late publishes nothing and changes no verdict', () => {
+    const policy = presets.fast
+    const m = monitor(policy, () => {})
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    const start = performance.now()
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(1_000)
+      skew += 1 // a 1 ms late timer, five times
+    }
+    while (Number.isNaN(deadAt)) vi.advanceTimersByTime(TICK)
+    expect(stalls).toHaveLength(0)
+    expect(deadAt - start).toBeGreaterThanOrEqual(detectionTime(policy))
+    expect(deadAt - start).toBeLessThanOrEqual(detectionTime(policy) + TICK + 5)
+  })
+})
+
+it('publishes on keepalive:monitor:stall only with a subscriber', () => {
+  diagnosticsChannel.unsubscribe('keepalive:monitor:stall', onStall)
+  expect(channels.monitorStall.hasSubscribers).toBe(false)
+  const m = monitor(presets.fast, () => m.touch())
+  stall(20_000)
+  expect(stalls).toHaveLength(0)
+  expect(m.state).toBe('idle')
+  diagnosticsChannel.subscribe('keepalive:monitor:stall', onStall)
+})
