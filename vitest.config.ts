@@ -23,6 +23,9 @@ export default defineConfig({
         test: {
           name: 'tcp',
           include: ['packages/tcp/test/**/*.test.ts'],
+          // Namespace tests use the harness: per-test undo and the run-level leftover check (test/README.md).
+          setupFiles: ['test/harness/vitest-setup.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
           // Real sockets and network namespaces: one file at a time so timings are not disturbed.
           fileParallelism: false,
           testTimeout: 30_000,
