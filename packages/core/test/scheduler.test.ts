@@ -1,0 +1,143 @@
+// The shared scheduler: one timer for every monitor, unref'd, gone when the last monitor goes.
+import { configureScheduler, createMonitor, type Monitor, presets, schedulerInfo } from '@keepalive/core'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+
+const created: Monitor[] = []
+afterEach(() => {
+  for (const m of created.splice(0)) m.stop()
+  vi.useRealTimers()
+})
+
+function monitor(policy = presets.fast, probe: () => unknown = () => {}): Monitor {
+  const m = createMonitor({ policy, probe })
+  created.push(m)
+  return m
+}
+
+function fakeTimers(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] })
+}
+
+describe('one timer', () => {
+  it('is shared by many monitors of different policies, and cleared with the last one', () => {
+    fakeTimers()
+    expect(vi.getTimerCount()).toBe(0)
+    const monitors = Array.from({ length: 1_000 }, (_, i) =>
+      monitor(i % 2 === 0 ? presets.fast : presets.balanced),
+    )
+    expect(vi.getTimerCount()).toBe(1)
+    expect(schedulerInfo()).toEqual({ tickMs: 10, monitors: 1_000, timerArmed: true })
+    vi.advanceTimersByTime(60_000)
+    expect(vi.getTimerCount()).toBe(1) // the fast ones died; the balanced ones still run
+    expect(schedulerInfo().monitors).toBe(500)
+    for (const m of monitors) m.stop()
+    expect(vi.getTimerCount()).toBe(0)
+    expect(schedulerInfo()).toEqual({ tickMs: 10, monitors: 0, timerArmed: false })
+  })
+
+  it('is cleared when the last monitor dies, and restarted by the next one', () => {
+    fakeTimers()
+    const m = monitor(presets.fast)
+    vi.advanceTimersByTime(10_000)
+    expect(m.state).toBe('dead')
+    expect(vi.getTimerCount()).toBe(0)
+    monitor(presets.fast)
+    expect(vi.getTimerCount()).toBe(1)
+  })
+
+  it('stop() is idempotent, from any state, and leaves no timer behind', () => {
+    fakeTimers()
+    const a = monitor()
+    const b = monitor()
+    a.stop()
+    a.stop()
+    expect(a.state).toBe('stopped')
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime(presets.fast.idle + 10) // b is probing
+    expect(b.state).toBe('probing')
+    b.stop()
+    b.stop()
+    expect(b.state).toBe('stopped')
+    expect(b.probesSent).toBe(1)
+    expect(vi.getTimerCount()).toBe(0)
+    const c = monitor()
+    vi.advanceTimersByTime(10_000)
+    expect(c.state).toBe('dead')
+    c.stop() // stopping a dead monitor changes nothing
+    expect(c.state).toBe('dead')
+    expect(schedulerInfo().monitors).toBe(0)
+  })
+
+  it('a stopped monitor is never probed and never dies', () => {
+    fakeTimers()
+    const probe = vi.fn()
+    const m = monitor(presets.fast, probe)
+    const dead = vi.fn()
+    m.on('dead', dead)
+    m.stop()
+    monitor() // keeps the scheduler running
+    vi.advanceTimersByTime(60_000)
+    expect(probe).not.toHaveBeenCalled()
+    expect(dead).not.toHaveBeenCalled()
+  })
+
+  it('a listener may stop other monitors due in the same tick', () => {
+    fakeTimers()
+    const monitors = Array.from({ length: 10 }, () => monitor())
+    const probed: number[] = []
+    monitors.forEach((m, i) => {
+      m.on('probe', () => {
+        probed.push(i)
+        for (const other of monitors) if (other !== m) other.stop()
+      })
+    })
+    vi.advanceTimersByTime(presets.fast.idle + 10)
+    expect(probed).toHaveLength(1)
+    expect(monitors.filter((m) => m.state === 'stopped')).toHaveLength(9)
+  })
+})
+
+describe('with real timers', () => {
+  it('never keeps the process alive and leaves no active resource after stop', async () => {
+    const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timeouts()
+    const monitors = Array.from({ length: 100 }, () => monitor(presets.fast))
+    expect(schedulerInfo().timerArmed).toBe(true)
+    expect(timeouts()).toBe(before) // unref'd: not an active resource
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    for (const m of monitors) m.stop()
+    expect(schedulerInfo()).toMatchObject({ monitors: 0, timerArmed: false })
+    expect(timeouts()).toBe(before)
+  })
+})
+
+describe('configureScheduler', () => {
+  it('changes the tick while no monitor runs', () => {
+    fakeTimers()
+    expect(configureScheduler({ tickMs: 50 })).toEqual({ tickMs: 50, monitors: 0, timerArmed: false })
+    const m = monitor(presets.fast)
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    const start = performance.now()
+    vi.advanceTimersByTime(9_000)
+    expect(deadAt - start).toBeGreaterThanOrEqual(8_000)
+    expect(deadAt - start).toBeLessThanOrEqual(8_050)
+    expect(configureScheduler({ tickMs: 10 }).tickMs).toBe(10)
+  })
+
+  it('refuses while monitors run, and rejects bad ticks', () => {
+    monitor()
+    expect(() => configureScheduler({ tickMs: 20 })).toThrow(
+      expect.objectContaining({
+        code: 'KA_ERR_INVALID_ARGUMENT',
+        message: expect.stringMatching(/1 monitors/),
+      }),
+    )
+    for (const tickMs of [0, -1, 1.5, 1001, Number.NaN]) {
+      expect(() => configureScheduler({ tickMs })).toThrow(/integer from 1 to 1000/)
+    }
+    expect(configureScheduler({}).tickMs).toBe(10)
+  })
+})
