@@ -111,10 +111,10 @@ describe('in a child process', () => {
     )
     // util.debuglog with %o: one entry per event, possibly spread over several lines.
     const entries = stderr.split(/(?=KEEPALIVE \d+: )/)
-    const entry = (name: string) => entries.find((e) => e.startsWith('KEEPALIVE') && e.includes(` ${name} `))
-    expect(entry('monitorCreate')).toMatch(/monitor: '\[monitor\]'[\s\S]*policy/)
-    expect(entry('monitorProbe')).toMatch(/attempt: 1[\s\S]*silenceMs/)
-    expect(entry('monitorDead')).toMatch(/ProbeTimeoutError[\s\S]*probesSent: 1/)
+    const event = (name: string) => entries.find((e) => e.startsWith('KEEPALIVE') && e.includes(` ${name} `))
+    expect(event('monitorCreate')).toMatch(/monitor: '\[monitor\]'[\s\S]*policy/)
+    expect(event('monitorProbe')).toMatch(/attempt: 1[\s\S]*silenceMs/)
+    expect(event('monitorDead')).toMatch(/ProbeTimeoutError[\s\S]*probesSent: 1/)
   }, 30_000)
 
   it('a throwing listener surfaces as an uncaught exception, and the scheduler carries on', async () => {
