@@ -24,9 +24,15 @@ if (typeof globalThis.gc !== 'function') {
   process.exit(1)
 }
 
-const N = Number(process.env.BENCH_N ?? 1_000_000)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21)
-const EXPIRING = Number(process.env.BENCH_EXPIRING ?? 100_000)
+/** `--name=value` from the command line (for quick runs: --n=100000 --rounds=5 --expiring=10000). */
+function option(name, fallback) {
+  const found = process.argv.find((arg) => arg.startsWith(`--${name}=`))
+  return found === undefined ? fallback : Number(found.slice(name.length + 3))
+}
+
+const N = option('n', 1_000_000)
+const ROUNDS = option('rounds', 21)
+const EXPIRING = option('expiring', 100_000)
 const LONG = 3_600_000 // anchors' timeouts: never fire during the bench
 const noop = () => {}
 
