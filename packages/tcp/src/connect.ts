@@ -1,13 +1,11 @@
 /** net.connect and net.createServer with a `keepalive` option: every connection gets the policy at connect/accept. */
 import net from 'node:net'
 import type { PolicyLike } from '@keepalive/core'
-import {
-  type ApplyTcpKeepaliveOptions,
-  applySettings,
-  settingsFor,
-  type TcpKeepaliveReport,
-  warn,
-} from './apply.js'
+import { applySettings } from './apply.js'
+import type { ApplyTcpKeepaliveOptions } from './apply-options.js'
+import { warn } from './diagnostics.js'
+import { settingsFor } from './policy-settings.js'
+import type { TcpKeepaliveReport } from './report.js'
 
 export interface KeepaliveSocketOptions {
   /** The policy for every connection (a policy, a preset name or a policy input; omitted: `balanced`). */

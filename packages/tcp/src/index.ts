@@ -1,11 +1,11 @@
 // The public surface of @keepalive/tcp, named export by export.
 
-export type { ApplyTcpKeepaliveOptions, TcpKeepaliveMechanism, TcpKeepaliveReport } from './apply.js'
-export { applyTcpKeepalive, getTcpKeepaliveReport } from './apply.js'
+export { applyTcpKeepalive } from './apply.js'
+export type { ApplyTcpKeepaliveOptions, TcpKeepaliveMechanism } from './apply-options.js'
 export type { ConnectOptions, KeepaliveSocketOptions, ServerOptions } from './connect.js'
 export { connect, createServer } from './connect.js'
-export type { TcpPlatformConstants } from './platform-constants.js'
-export { platformConstants } from './platform-constants.js'
 export type { TcpKeepaliveValues } from './read.js'
 export { readTcpKeepalive } from './read.js'
+export type { TcpKeepaliveReport } from './report.js'
+export { getTcpKeepaliveReport } from './report.js'
 export { isKeepaliveTimeout } from './timeout.js'

@@ -1,6 +1,8 @@
 /** Reading TCP keepalive back from the kernel: the only proof of what a socket will actually do. */
+import type { TcpSockoptSpec } from '@keepalive/core'
 import { resolveTcp } from './socket-fd.js'
 import { describeErrno, loadSockopt, type Sockopt } from './sockopt-ffi.js'
+import { inReportUnits } from './sockopt-values.js'
 
 /** What the kernel holds for a socket, in milliseconds and a count. */
 export interface TcpKeepaliveValues {
@@ -18,23 +20,23 @@ export interface TcpKeepaliveValues {
 
 /** Reads every value from an fd; on the first failing getsockopt, returns a description of it instead. */
 export function readFd(sockopt: Sockopt, fd: number): TcpKeepaliveValues | string {
-  const c = sockopt.constants
-  const enabled = sockopt.get(fd, c.SOL_SOCKET, c.SO_KEEPALIVE)
-  if (typeof enabled !== 'number') return `getsockopt(SO_KEEPALIVE) failed: ${describeErrno(enabled.errno)}`
-  const idle = sockopt.get(fd, c.IPPROTO_TCP, c.TCP_KEEPIDLE)
-  if (typeof idle !== 'number') return `getsockopt(TCP_KEEPIDLE) failed: ${describeErrno(idle.errno)}`
-  const interval = sockopt.get(fd, c.IPPROTO_TCP, c.TCP_KEEPINTVL)
-  if (typeof interval !== 'number')
-    return `getsockopt(TCP_KEEPINTVL) failed: ${describeErrno(interval.errno)}`
-  const probes = sockopt.get(fd, c.IPPROTO_TCP, c.TCP_KEEPCNT)
-  if (typeof probes !== 'number') return `getsockopt(TCP_KEEPCNT) failed: ${describeErrno(probes.errno)}`
-  let userTimeout = 0
-  if (c.TCP_USER_TIMEOUT !== undefined) {
-    const raw = sockopt.get(fd, c.IPPROTO_TCP, c.TCP_USER_TIMEOUT)
-    if (typeof raw !== 'number') return `getsockopt(user timeout) failed: ${describeErrno(raw.errno)}`
-    userTimeout = c.userTimeoutUnit === 's' ? raw * 1000 : raw
+  const options = sockopt.options
+  const read = (spec: TcpSockoptSpec): number | string => {
+    const raw = sockopt.get(fd, spec.level, spec.option)
+    if (typeof raw !== 'number') return `getsockopt(${spec.name}) failed: ${describeErrno(raw.errno)}`
+    return inReportUnits(raw, spec.unit)
   }
-  return { enabled: enabled !== 0, idle: idle * 1000, interval: interval * 1000, probes, userTimeout }
+  const enabled = read(options.keepalive)
+  if (typeof enabled === 'string') return enabled
+  const idle = read(options.idle)
+  if (typeof idle === 'string') return idle
+  const interval = read(options.interval)
+  if (typeof interval === 'string') return interval
+  const probes = read(options.count)
+  if (typeof probes === 'string') return probes
+  const userTimeout = options.userTimeout === null ? 0 : read(options.userTimeout)
+  if (typeof userTimeout === 'string') return userTimeout
+  return { enabled: enabled !== 0, idle, interval, probes, userTimeout }
 }
 
 /**

@@ -5,7 +5,24 @@
  */
 import { createRequire } from 'node:module'
 import { constants as osConstants } from 'node:os'
-import { platformConstants, type TcpPlatformConstants } from './platform-constants.js'
+import { type TcpPlatformOptions, tcpPlatformOptions } from '@keepalive/core'
+
+/**
+ * Where setsockopt/getsockopt live, per platform; the option numbers and units are core's `tcpPlatformOptions`.
+ * Android is left out on purpose: core knows its options (Linux's), but its libc is untested here.
+ */
+const libraries: Readonly<Partial<Record<NodeJS.Platform, SockoptLibrary>>> = {
+  linux: { path: 'libc.so.6', errnoFrom: 'errno' },
+  darwin: { path: 'libSystem.B.dylib', errnoFrom: 'errno' },
+  freebsd: { path: 'libc.so.7', errnoFrom: 'errno' },
+  win32: { path: 'ws2_32.dll', errnoFrom: 'WSAGetLastError' },
+}
+
+interface SockoptLibrary {
+  readonly path: string
+  /** How errno is read after a failed call: koffi's errno, or WSAGetLastError on Windows. */
+  readonly errnoFrom: 'errno' | 'WSAGetLastError'
+}
 
 /** The sliver of koffi's API used here (declared locally so the types do not depend on an optional package). */
 interface KoffiLike {
@@ -14,7 +31,10 @@ interface KoffiLike {
 }
 
 export interface Sockopt {
-  readonly constants: TcpPlatformConstants
+  /** The `process.platform` the functions were loaded for. */
+  readonly platform: string
+  /** core's keepalive socket options for that platform: level, option, unit and maximum of each. */
+  readonly options: TcpPlatformOptions
   /** setsockopt with a 4-byte int; 0 on success, else errno. */
   set(fd: number, level: number, name: number, value: number): number
   /** getsockopt of a 4-byte int: the value, or `{ errno }`. */
@@ -43,8 +63,12 @@ export function sockoptUnavailableReason(): string | undefined {
 }
 
 function create(): Sockopt {
-  const constants = platformConstants()
-  if (constants === undefined) throw new Error(`no socket option table for platform '${process.platform}'`)
+  const platform = process.platform
+  const options = tcpPlatformOptions[platform]
+  const library = libraries[platform]
+  if (options === undefined || library === undefined) {
+    throw new Error(`no socket option table for platform '${platform}'`)
+  }
   // createRequire keeps koffi out of the static import graph: without it installed, this package still loads.
   const require = createRequire(import.meta.url)
   let koffi: KoffiLike
@@ -53,8 +77,8 @@ function create(): Sockopt {
   } catch (error) {
     throw new Error(`the optional dependency koffi could not be loaded (${(error as Error).message})`)
   }
-  const lib = koffi.load(constants.library)
-  const windows = constants.errnoFrom === 'WSAGetLastError'
+  const lib = koffi.load(library.path)
+  const windows = library.errnoFrom === 'WSAGetLastError'
   const setsockopt = windows
     ? lib.func(
         'int __stdcall setsockopt(uintptr_t s, int level, int optname, const void *optval, int optlen)',
@@ -71,7 +95,8 @@ function create(): Sockopt {
   const value = Buffer.alloc(4)
   const length = Buffer.alloc(4)
   return {
-    constants,
+    platform,
+    options,
     set(fd, level, name, v) {
       value.writeInt32LE(v | 0, 0)
       return setsockopt(fd, level, name, value, 4) === 0 ? 0 : lastError() || -1

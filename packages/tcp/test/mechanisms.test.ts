@@ -160,19 +160,33 @@ describe('FFI failure', () => {
 
   it('a value the kernel refuses is a warning naming the option and errno; the rest is applied', async () => {
     const { client } = await pair()
-    // TCP_KEEPCNT is at most 127 on Linux.
-    const report = applySettings(client, settings(4, 2, 200), { mechanism: 'ffi' })
+    // TCP_KEEPCNT is at least 1 on Linux (core's tcpSettings never asks for 0; hand-made settings can).
+    const report = applySettings(client, settings(4, 2, 0), { mechanism: 'ffi' })
     expect(report.mechanism).toBe('ffi')
-    expect(report.warnings).toContain('setsockopt(TCP_KEEPCNT, 200) failed: EINVAL (errno 22)')
+    expect(report.warnings).toContain('setsockopt(TCP_KEEPCNT, 0) failed: EINVAL (errno 22)')
     expect(report.warnings.some((w) => w.startsWith('the kernel holds probes'))).toBe(true)
     expect(report).toMatchObject({ idle: 4000, interval: 2000 })
   })
 
   it('a refused value with the native mechanism falls to FFI, which names it', async () => {
     const { client } = await pair()
-    const report = applySettings(client, settings(4, 2, 200), {})
-    expect(report.warnings).toContain('setsockopt(TCP_KEEPCNT, 200) failed: EINVAL (errno 22)')
+    const report = applySettings(client, settings(4, 2, 0), {})
+    expect(report.warnings).toContain('setsockopt(TCP_KEEPCNT, 0) failed: EINVAL (errno 22)')
     expect(report).toMatchObject({ idle: 4000, interval: 2000 })
+  })
+
+  it("a value above the platform's maximum is passed as core's tcpPlatformValues caps it, and the report says so", async () => {
+    const { client } = await pair()
+    // TCP_KEEPCNT is at most 127 on Linux.
+    const report = applySettings(client, settings(4, 2, 200), { mechanism: 'ffi' })
+    expect(report).toMatchObject({
+      mechanism: 'ffi',
+      verified: true,
+      idle: 4000,
+      interval: 2000,
+      probes: 127,
+    })
+    expect(report.warnings).toContain('the kernel holds probes 127, asked 200')
   })
 })
 
