@@ -15,6 +15,11 @@ export const channels = {
   monitorAlive: diagnosticsChannel.channel('keepalive:monitor:alive'),
   /** The peer was declared dead: `{ monitor, reason, silenceMs, probesSent }`. */
   monitorDead: diagnosticsChannel.channel('keepalive:monitor:dead'),
+  /**
+   * A probe threw or its promise rejected: `{ monitor, error, attempt }` (`error` a `ProbeFailedError`,
+   * `KA_ERR_PROBE_FAILED`, whose `cause` is what the probe threw). The deadline is unchanged.
+   */
+  monitorProbeError: diagnosticsChannel.channel('keepalive:monitor:probeError'),
   /** The process itself stalled (a timer fired much later than planned): `{ monitor, lateByMs }`. */
   monitorStall: diagnosticsChannel.channel('keepalive:monitor:stall'),
   /** A monitor was stopped: `{ monitor }`. */

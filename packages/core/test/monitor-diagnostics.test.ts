@@ -7,10 +7,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createMonitor, definePolicy, isKeepaliveError, type Monitor, presets } from '@keepalive/core'
+import {
+  channels,
+  createMonitor,
+  definePolicy,
+  isKeepaliveError,
+  type Monitor,
+  presets,
+} from '@keepalive/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-const NAMES = ['create', 'probe', 'alive', 'dead', 'stall', 'stop'] as const
+const NAMES = ['create', 'probe', 'alive', 'dead', 'stall', 'stop', 'probeError'] as const
 type Message = Record<string, unknown>
 let messages: Array<[string, Message]> = []
 const handlers = new Map<string, (message: unknown) => void>()
@@ -63,6 +70,46 @@ describe('diagnostics_channel', () => {
     other.stop()
     expect(messages).toEqual([['stop', { monitor: other }]])
     expect((m as unknown as { name: string }).name).toBe('peer')
+  })
+
+  it('publishes probeError with { monitor, error, attempt }, for throwing and rejecting probes, listener or not', async () => {
+    const policy = definePolicy({ idle: 100, interval: 50, probes: 2 })
+    const boom = new Error('EPIPE')
+    const throwing = createMonitor({
+      policy,
+      probe: () => {
+        throw boom
+      },
+    })
+    const rejecting = createMonitor({ policy, probe: () => Promise.reject(new Error('no route')) })
+    created.push(throwing, rejecting)
+    const viaEvent: unknown[] = []
+    rejecting.on('probeError', (event) => viaEvent.push(event))
+    await vi.advanceTimersByTimeAsync(110)
+    const errors = messages.filter(([name]) => name === 'probeError').map(([, message]) => message)
+    expect(errors).toHaveLength(2)
+    const fromThrow = errors.find((e) => e.monitor === throwing) as Message
+    expect(Object.keys(fromThrow).sort()).toEqual(['attempt', 'error', 'monitor'])
+    expect(fromThrow.attempt).toBe(1)
+    expect(isKeepaliveError(fromThrow.error, 'KA_ERR_PROBE_FAILED')).toBe(true)
+    expect((fromThrow.error as Error).cause).toBe(boom)
+    const fromReject = errors.find((e) => e.monitor === rejecting) as Message
+    expect(((fromReject.error as Error).cause as Error).message).toBe('no route')
+    // The event and the channel carry the same error object.
+    expect(viaEvent).toEqual([{ error: fromReject.error, attempt: 1 }])
+    await vi.advanceTimersByTimeAsync(200)
+    expect(messages.filter(([name]) => name === 'probeError')).toHaveLength(4)
+  })
+
+  it('builds no probeError message when nobody subscribes or listens', async () => {
+    diagnosticsChannel.unsubscribe('keepalive:monitor:probeError', handlers.get('probeError') as never)
+    handlers.delete('probeError')
+    expect(channels.monitorProbeError.hasSubscribers).toBe(false)
+    const m = createMonitor({ policy: presets.fast, probe: () => Promise.reject(new Error('ignored')) })
+    created.push(m)
+    await vi.advanceTimersByTimeAsync(presets.fast.idle + 10)
+    expect(messages.filter(([name]) => name === 'probeError')).toHaveLength(0)
+    expect(m.state).toBe('probing')
   })
 
   it('a touch while probing publishes alive with the time since the probe', () => {

@@ -195,6 +195,77 @@ describe('a touch in the last tick before a stall', () => {
   })
 })
 
+describe('a scheduler run a little late (within timer noise), with a touch inside the gap', () => {
+  it('never declares death early: dead within [detectionTime, detectionTime + 1 tick] of the real touch', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(1_000) // a run at 1000 ms: the stamp is now the tick of 1010 ms
+    vi.advanceTimersByTime(9.5) // 1009.5: the run planned for 1010 has not fired yet...
+    skew += 1 // ...and will fire 1 ms late (at 1011), below the 2.5 ms noise threshold
+    m.touch() // at 1010.5: stored under the 1010 tick, half a millisecond after it
+    const touchedAt = performance.now()
+    expect(touchedAt).toBeGreaterThan(m.lastSeen - 1)
+    vi.advanceTimersByTime(0.5) // the late run fires
+    expect(stalls).toHaveLength(0)
+    // The recorded bound covers the real touch (the run that replaced the stamp fired at 1011).
+    expect(m.lastSeen).toBeGreaterThanOrEqual(touchedAt)
+    expect(m.lastSeen - touchedAt).toBeLessThanOrEqual(TICK)
+    // Later runs are on time again: the death run's tick comes 0.5 ms before touchedAt + d.
+    while (Number.isNaN(deadAt) && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(0.5)
+    expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - touchedAt).toBeLessThanOrEqual(d + TICK)
+    expect(m.state).toBe('dead')
+  })
+
+  it('a deferred death is cancelled by a touch that arrives in the sub-tick wait', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    const dead = vi.fn()
+    const alive = vi.fn()
+    m.on('dead', dead).on('alive', alive)
+    vi.advanceTimersByTime(1_009.5)
+    skew += 2 // the 1010 run fires 2 ms late; the touch is 1.5 ms after its tick
+    m.touch()
+    const touchedAt = performance.now()
+    vi.advanceTimersByTime(0.5)
+    // Up to the death run's tick (on time, 1.5 ms short of the exact deadline): still probing.
+    while (performance.now() < touchedAt + d - 1.5) vi.advanceTimersByTime(0.5)
+    expect(dead).not.toHaveBeenCalled()
+    expect(m.state).toBe('probing')
+    m.touch() // the answer, inside the wait
+    vi.advanceTimersByTime(5 * TICK)
+    expect(dead).not.toHaveBeenCalled()
+    expect(alive).toHaveBeenCalledTimes(1)
+    expect(m.state).toBe('idle')
+  })
+
+  it('many monitors touched inside late gaps at random phases: no death is ever early', () => {
+    const policy = definePolicy({ idle: 300, interval: 100, probes: 2 })
+    const d = detectionTime(policy)
+    const touchedAt: number[] = []
+    const lateness: number[] = []
+    for (let i = 0; i < 200; i++) {
+      vi.advanceTimersByTime(3.7)
+      if (i % 3 === 0) skew += 0.25 + (i % 8) * 0.25 // some runs 0.25..2 ms late
+      const m = monitor(policy, () => {})
+      m.touch()
+      touchedAt.push(performance.now())
+      m.on('dead', () => lateness.push(performance.now() - (touchedAt[i] as number) - d))
+    }
+    for (let t = 0; t < 3 * d; t += 0.5) vi.advanceTimersByTime(0.5)
+    expect(lateness).toHaveLength(200)
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0)
+    // Where skews add up beyond the noise threshold, the run records a whole-tick correction instead.
+    expect(Math.max(...lateness)).toBeLessThanOrEqual(2 * TICK + 2)
+  })
+})
+
 describe('small lateness is not a stall', () => {
   it('a timer a few ms late publishes nothing and changes no verdict', () => {
     const policy = presets.fast

@@ -117,8 +117,10 @@ describe('a peer silent forever', () => {
     vi.advanceTimersByTime(d * 3)
     expect(deaths).toHaveLength(100)
     expect(Math.min(...deaths)).toBeGreaterThanOrEqual(0)
-    // Timers count whole milliseconds: from a fractional phase a run can fire up to 1 ms after its tick.
-    expect(Math.max(...deaths)).toBeLessThanOrEqual(TICK + 1)
+    // Timers count whole milliseconds: from a fractional phase a run can fire up to 1 ms after its tick,
+    // and a death waits (a sub-tick timer, whole ms too) until the clock has passed the run that retired
+    // the touch's tick, which may itself have been up to 1 ms late.
+    expect(Math.max(...deaths)).toBeLessThanOrEqual(TICK + 2)
   })
 
   it('rounds a detection time that is not a whole number of ticks up, never down', () => {

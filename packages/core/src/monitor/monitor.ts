@@ -15,8 +15,9 @@
  * once per idle period for a healthy peer, however often it is touched.
  *
  * Precision. `stamp` is the tick of the scheduler's next run, so a stored touch is never earlier than the
- * real one: a silent peer is declared dead no earlier than detectionTime after its last touch, and no later
- * than one tick after (when detectionTime is a whole number of ticks; otherwise it is rounded up to one).
+ * real one; when that run fires late, the scheduler knows by how much (`touchBoundMs`), and death is
+ * declared only once the fresh clock has passed that bound + detectionTime: never early, and no later than
+ * one tick after (when detectionTime is a whole number of ticks; otherwise it is rounded up to one).
  * A late timer is compared against the clock, not trusted: see `expire` for stalls.
  */
 import { channels } from '../diagnostics.js'
@@ -35,6 +36,7 @@ import {
 import {
   acquire,
   correctedTick,
+  deferMs,
   link,
   release,
   runLateByMs,
@@ -46,7 +48,7 @@ import {
   setTickMs,
   stamp,
   type TimerEntry,
-  tickToMs,
+  touchBoundMs,
   unlink,
 } from './scheduler.js'
 import { type TickPolicy, tickPolicyFor } from './tick-policy.js'
@@ -113,7 +115,11 @@ export interface Monitor {
   readonly name: string | undefined
   /** The validated policy. */
   readonly policy: Policy
-  /** Monotonic time (`performance.now()` base, ms) of the last sign of life as recorded: at most one tick after the real one. */
+  /**
+   * Monotonic time (`performance.now()` base, ms) of the last sign of life as recorded: an upper bound of
+   * the real one, at most one tick (plus the scheduler run's own lateness) after it. The monitor's death
+   * deadline is `lastSeen + detectionTime`.
+   */
   readonly lastSeen: number
   /** Milliseconds since `lastSeen`. */
   readonly silence: number
@@ -226,11 +232,11 @@ class LivenessMonitor implements Monitor, TimerEntry {
   }
 
   get lastSeen(): number {
-    return tickToMs(this.seen)
+    return touchBoundMs(this.seen)
   }
 
   get silence(): number {
-    return Math.max(0, monotonicNow() - tickToMs(this.seen))
+    return Math.max(0, monotonicNow() - touchBoundMs(this.seen))
   }
 
   get probesSent(): number {
@@ -321,6 +327,14 @@ function expire(m: LivenessMonitor): void {
   if (tickDiff(now, deadline) >= 0) {
     const stalled = runLateByMs > tp.stallMs
     if (m.sent > 0 && !stalled) {
+      // The wheel counts whole ticks from the tick the touch was stored under; the run that replaced that
+      // stamp may have fired a little late (within timer noise), and the touch with it. Compare the fresh
+      // clock with the exact bound: if short, wait the difference (a fraction of a tick), never die early.
+      const shortBy = touchBoundMs(m.seen) + tp.detectionMs - runNowMs
+      if (shortBy > 0) {
+        deferMs(m, shortBy)
+        return
+      }
       die(m)
       return
     }
@@ -412,9 +426,12 @@ function alive(m: LivenessMonitor, rttMs: number | undefined): void {
 }
 
 function probeFailed(m: LivenessMonitor, attempt: number, cause: unknown): void {
-  if (m.sent < 0 || !hasListeners(m.extras, 'probeError')) return
+  if (m.sent < 0) return
+  const subscribed = channels.monitorProbeError.hasSubscribers
+  if (!subscribed && !hasListeners(m.extras, 'probeError')) return
   const detail = cause instanceof Error ? cause.message : String(cause)
   const error = new ProbeFailedError(`Probe ${attempt} failed: ${detail}`, { cause })
+  if (subscribed) channels.monitorProbeError.publish({ monitor: m, error, attempt })
   emit(m, m.extras, 'probeError', { error, attempt } satisfies ProbeErrorEvent)
 }
 
@@ -434,7 +451,7 @@ function die(m: LivenessMonitor): void {
 
 /** Silence as recorded: a lower bound of the real one (the recorded touch is at most a tick late). */
 function silenceAt(m: LivenessMonitor, now: number): number {
-  return Math.max(0, now - tickToMs(m.seen))
+  return Math.max(0, now - touchBoundMs(m.seen))
 }
 
 /**

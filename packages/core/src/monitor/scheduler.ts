@@ -17,10 +17,16 @@
  * Deadlines are compared, not counted: each run reads the monotonic clock, derives the current tick from
  * it, and processes every entry due at or before that tick, however many ticks were skipped. If the timer
  * fires late (GC pause, blocked event loop, suspended machine), touches made after the planned time were
- * recorded under the old `stamp`; the run records a correction so that death deadlines use the later
- * bound (`correctedTick`), and monitors read `runLateByMs` to re-probe instead of declaring death on the
- * strength of a stall alone. Lateness within timer noise (max(2 ms, tick / 4)) is not recorded: a touch
- * made in that window can be recorded up to that much early.
+ * recorded under the old `stamp`. Every run therefore records how late it retired the stamp it replaces:
+ *  - beyond timer noise (max(2 ms, tick / 4)), as a correction to a later tick (`correctedTick`), so that
+ *    death deadlines in the wheel use the later bound; monitors also read `runLateByMs` to re-probe instead
+ *    of declaring death on the strength of a stall alone;
+ *  - within the noise (Node's timers are routinely ~1 ms late), as the exact lateness in a ring indexed by
+ *    tick (`touchBoundMs`), so that whoever declares death compares the fresh clock against the true upper
+ *    bound of the touch, in ms. A run whose wheel tick has come but whose fresh clock is still short of
+ *    that bound (by less than the noise) hands the entry to `deferMs`: a short sub-tick timer re-fires it
+ *    when the bound has passed. So no touch is ever recorded earlier than it happened, and a death is never
+ *    declared early, without a whole-tick penalty for every ~1 ms late timer.
  */
 import { monotonicNow, tickDiff, wrapTick } from './clock.js'
 
@@ -61,6 +67,26 @@ let running = false
 let slots: Slot[] | undefined
 /** Holds a slot's entries while they are processed, so entries can unlink themselves or others safely. */
 const pending = new Slot()
+/** Entries waiting a fraction of a tick (see `deferMs`), fired by a sub-tick run at `soonAt`. */
+const soon = new Slot()
+/** Monotonic ms at which the earliest deferred entry is due; Infinity while `soon` is empty. */
+let soonAt = Number.POSITIVE_INFINITY
+
+/**
+ * Small lateness of the run that retired each stamp, for `touchBoundMs`. Exact for the last RING_SIZE
+ * stamps: `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced
+ * (touches stored as `t` happened before that), valid when `ringTick[t & RING_MASK] === t`. Older stamps
+ * (detection times beyond 40 s at the default tick) use the largest lateness of their block of BLOCK
+ * ticks, kept as far back as RING_SIZE blocks (2.9 h at the default tick): an upper bound that is still
+ * sub-millisecond on an idle machine. Beyond that, the noise bound. 96 KB per process, allocated with the wheel.
+ */
+const RING_SIZE = 4096
+const RING_MASK = RING_SIZE - 1
+const BLOCK_SHIFT = 8
+let ringLateMs: Float64Array | undefined
+let ringTick: Int32Array | undefined
+let blockLateMs: Float64Array | undefined
+let blockId: Int32Array | undefined
 
 /**
  * What `touch()` stores: the wrapped tick of the next planned run. Until that run, "now" is before it,
@@ -127,6 +153,16 @@ export function acquire(): void {
   runLateByMs = 0
   corrections.clear()
   if (slots === undefined) slots = Array.from({ length: SLOT_COUNT }, () => new Slot())
+  if (ringTick === undefined || blockId === undefined) {
+    ringLateMs = new Float64Array(RING_SIZE)
+    ringTick = new Int32Array(RING_SIZE)
+    blockLateMs = new Float64Array(RING_SIZE)
+    blockId = new Int32Array(RING_SIZE)
+  }
+  // Stamps of an earlier session must not validate: tick numbers restart at 1.
+  ringTick.fill(-1)
+  blockId.fill(-1)
+  soonAt = Number.POSITIVE_INFINITY
   arm()
 }
 
@@ -175,8 +211,44 @@ export function correctedTick(tick: number): number {
   return corrections.get(tick) ?? tick
 }
 
+/**
+ * Monotonic ms that bounds from above the real time of a touch stored as `tick`: when the run that
+ * replaced that stamp fired (the stamp is not yet replaced: its planned grid time, the best known bound).
+ * Exact for stamps retired within the last RING_SIZE ticks; older ones get the noise bound on top.
+ */
+export function touchBoundMs(tick: number): number {
+  const corrected = corrections.get(tick)
+  if (corrected !== undefined) return tickToMs(corrected)
+  const at = tickToMs(tick)
+  if (tick === stamp) return at
+  const i = tick & RING_MASK
+  if ((ringTick as Int32Array)[i] === tick) return at + ((ringLateMs as Float64Array)[i] as number)
+  const block = tick >> BLOCK_SHIFT
+  const b = block & RING_MASK
+  if ((blockId as Int32Array)[b] === block) return at + ((blockLateMs as Float64Array)[b] as number)
+  return at + lateNoiseMs()
+}
+
+/**
+ * Fires `entry` again `ms` from the current run's clock (`runNowMs`), sooner than the next tick: for a death
+ * whose wheel tick has come while the fresh clock is still short of its exact deadline (`touchBoundMs`).
+ * The entry must not be linked; `fire` decides again (and may defer again).
+ */
+export function deferMs(entry: TimerEntry, ms: number): void {
+  const at = runNowMs + ms
+  if (at < soonAt) soonAt = at
+  const last = soon.prev
+  entry.due = runTick
+  entry.prev = last
+  entry.next = soon
+  last.next = entry
+  soon.prev = entry
+}
+
 function arm(): void {
-  const delay = origin + plannedTick * tickMs - monotonicNow()
+  let at = origin + plannedTick * tickMs
+  if (soonAt < at) at = soonAt
+  const delay = at - monotonicNow()
   // Node's timers count whole milliseconds from the loop's cached time, so they may fire a little early
   // or late against performance.now(); `run` re-arms when early and measures how late it is.
   timer = setTimeout(run, delay > 1 ? Math.ceil(delay) : 1)
@@ -188,7 +260,20 @@ function run(): void {
   const now = monotonicNow()
   const tick = Math.floor((now - origin) / tickMs)
   if (tick < plannedTick) {
-    arm()
+    // Early for the grid: either Node's whole-ms timer rounding, or the sub-tick run of deferred entries.
+    // The tick, the stamp and the run's lateness stay those of the last grid run.
+    if (soon.next === soon || now < soonAt) {
+      arm()
+      return
+    }
+    running = true
+    runNowMs = now
+    try {
+      sweepSoon()
+    } finally {
+      running = false
+      if (active > 0 && timer === undefined) arm()
+    }
     return
   }
   running = true
@@ -197,13 +282,19 @@ function run(): void {
   runTick = wrapTick(tick)
   const before = stamp
   stamp = wrapTick(tick + 1)
-  // Late: touches stored with `before` may have happened up to now, after the tick they name, so their
-  // upper bound is the new stamp. Node's timers are routinely ~1 ms late (whole-ms arithmetic on a cached
-  // loop time) with nothing running in between, so only lateness beyond that noise is recorded.
-  if (runLateByMs > lateNoiseMs()) noteCorrection(before, stamp)
+  // Touches stored with `before` may have happened up to now, `runLateByMs` after the tick they name.
+  // Beyond timer noise, their upper bound becomes the new stamp (a whole tick, for the wheel); within it,
+  // the exact lateness is kept for `touchBoundMs`.
+  if (runLateByMs > lateNoiseMs()) {
+    noteCorrection(before, stamp)
+    noteLateness(before, 0)
+  } else {
+    noteLateness(before, runLateByMs)
+  }
   const from = Math.max(sweptTick + 1, tick - SLOT_MASK)
   sweptTick = tick
   try {
+    sweepSoon()
     for (let t = from; t <= tick; t++) sweep((slots as Slot[])[t & SLOT_MASK] as Slot)
   } finally {
     running = false
@@ -211,6 +302,23 @@ function run(): void {
       plannedTick = tick + 1
       arm()
     }
+  }
+}
+
+/** Records the small lateness with which stamp `tick` was retired (0 when a correction covers it). */
+function noteLateness(tick: number, late: number): void {
+  const i = tick & RING_MASK
+  ;(ringTick as Int32Array)[i] = tick
+  ;(ringLateMs as Float64Array)[i] = late
+  const block = tick >> BLOCK_SHIFT
+  const b = block & RING_MASK
+  const ids = blockId as Int32Array
+  const lates = blockLateMs as Float64Array
+  if (ids[b] !== block) {
+    ids[b] = block
+    lates[b] = late
+  } else if (late > (lates[b] as number)) {
+    lates[b] = late
   }
 }
 
@@ -248,6 +356,25 @@ function sweep(slot: Slot): void {
     unlink(entry)
     if (tickDiff(entry.due, now) > 0) link(entry, entry.due)
     else fireSafely(entry)
+  }
+}
+
+/** Fires every deferred entry (each decides again, and may defer again: into a fresh `soon` list). */
+function sweepSoon(): void {
+  soonAt = Number.POSITIVE_INFINITY
+  if (soon.next === soon) return
+  const first = soon.next
+  const last = soon.prev
+  pending.next = first
+  pending.prev = last
+  first.prev = pending
+  last.next = pending
+  soon.next = soon
+  soon.prev = soon
+  while (pending.next !== pending) {
+    const entry = pending.next
+    unlink(entry)
+    fireSafely(entry)
   }
 }
 
