@@ -21,14 +21,18 @@ function section(title: string): void {
   console.log(`\n── ${title} ${'─'.repeat(Math.max(0, 70 - title.length))}`)
 }
 
-section(`policy: idle ${formatDuration(policy.idle)}, interval ${formatDuration(policy.interval)}, probes ${policy.probes}`)
+section(
+  `policy: idle ${formatDuration(policy.idle)}, interval ${formatDuration(policy.interval)}, probes ${policy.probes}`,
+)
 console.log(`detection time: ${formatDuration(promised)} after the last sign of life`)
 for (const p of explain(policy).protocols) {
   const settings = Object.entries(p.settings)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')
   console.log(`\n${p.protocol.padEnd(5)} ${settings}`)
-  console.log(`      detects in ${formatDuration(p.detectionTime)}, ${p.probesPerIdleHour} probes per idle hour`)
+  console.log(
+    `      detects in ${formatDuration(p.detectionTime)}, ${p.probesPerIdleHour} probes per idle hour`,
+  )
   for (const w of p.warnings) console.log(`      ! ${w}`)
 }
 
@@ -71,7 +75,9 @@ client.on('data', () => {
 monitor.on('probe', ({ attempt, silenceMs }) =>
   console.log(`  probe ${attempt} after ${formatDuration(Math.round(silenceMs))} of silence`),
 )
-monitor.on('alive', () => console.log(`  alive: PONG after ${(performance.now() - pingSentAt).toFixed(2)} ms`))
+monitor.on('alive', () =>
+  console.log(`  alive: PONG after ${(performance.now() - pingSentAt).toFixed(2)} ms`),
+)
 
 const dead = new Promise<{ silenceMs: number; probesSent: number }>((resolve) => monitor.on('dead', resolve))
 await new Promise((resolve) => setTimeout(resolve, 3_000))
