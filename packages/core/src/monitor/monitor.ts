@@ -35,7 +35,6 @@ import {
 } from './events.js'
 import {
   acquire,
-  correctedTick,
   deferMs,
   link,
   release,
@@ -48,6 +47,7 @@ import {
   setTickMs,
   stamp,
   type TimerEntry,
+  tickAtMs,
   touchBoundMs,
   unlink,
 } from './scheduler.js'
@@ -323,14 +323,17 @@ function expire(m: LivenessMonitor): void {
     scheduleIdle(m)
     return
   }
-  const deadline = wrapTick(correctedTick(m.seen) + tp.deathTicks)
+  // The exact bound of the last touch (see touchBoundMs): the wheel waits for its tick, the ms check below
+  // for the rest of it.
+  const bound = touchBoundMs(m.seen)
+  const deadline = wrapTick(tickAtMs(bound) + tp.deathTicks)
   if (tickDiff(now, deadline) >= 0) {
     const stalled = runLateByMs > tp.stallMs
     if (m.sent > 0 && !stalled) {
       // The wheel counts whole ticks from the tick the touch was stored under; the run that replaced that
       // stamp may have fired a little late (within timer noise), and the touch with it. Compare the fresh
       // clock with the exact bound: if short, wait the difference (a fraction of a tick), never die early.
-      const shortBy = touchBoundMs(m.seen) + tp.detectionMs - runNowMs
+      const shortBy = bound + tp.detectionMs - runNowMs
       if (shortBy > 0) {
         deferMs(m, shortBy)
         return

@@ -17,16 +17,14 @@
  * Deadlines are compared, not counted: each run reads the monotonic clock, derives the current tick from
  * it, and processes every entry due at or before that tick, however many ticks were skipped. If the timer
  * fires late (GC pause, blocked event loop, suspended machine), touches made after the planned time were
- * recorded under the old `stamp`. Every run therefore records how late it retired the stamp it replaces:
- *  - beyond timer noise (max(2 ms, tick / 4)), as a correction to a later tick (`correctedTick`), so that
- *    death deadlines in the wheel use the later bound; monitors also read `runLateByMs` to re-probe instead
- *    of declaring death on the strength of a stall alone;
- *  - within the noise (Node's timers are routinely ~1 ms late), as the exact lateness in a ring indexed by
- *    tick (`touchBoundMs`), so that whoever declares death compares the fresh clock against the true upper
- *    bound of the touch, in ms. A run whose wheel tick has come but whose fresh clock is still short of
- *    that bound (by less than the noise) hands the entry to `deferMs`: a short sub-tick timer re-fires it
- *    when the bound has passed. So no touch is ever recorded earlier than it happened, and a death is never
- *    declared early, without a whole-tick penalty for every ~1 ms late timer.
+ * recorded under the old `stamp`. Every run therefore records how late it retired the stamp it replaces,
+ * exactly, in a ring indexed by tick (`touchBoundMs`: the true upper bound of such a touch, in ms). Whoever
+ * declares death waits for that bound's tick in the wheel, then compares the fresh clock against the bound
+ * + detection time; a run that is short of it by a fraction of a tick hands the entry to `deferMs`, a
+ * sub-tick timer that re-fires it when the bound has passed. So a death is never declared early, and no
+ * ~1 ms late timer costs a whole tick. Beyond timer noise (max(2 ms, tick / 4)) a run also records a
+ * whole-tick correction (`correctedTick`) that outlives the ring, and monitors read `runLateByMs` to
+ * re-probe instead of declaring death on the strength of a stall alone.
  */
 import { monotonicNow, tickDiff, wrapTick } from './clock.js'
 
@@ -73,12 +71,13 @@ const soon = new Slot()
 let soonAt = Number.POSITIVE_INFINITY
 
 /**
- * Small lateness of the run that retired each stamp, for `touchBoundMs`. Exact for the last RING_SIZE
- * stamps: `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced
+ * Lateness of the run that retired each stamp, for `touchBoundMs`. Exact for the last RING_SIZE stamps:
+ * `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced
  * (touches stored as `t` happened before that), valid when `ringTick[t & RING_MASK] === t`. Older stamps
- * (detection times beyond 40 s at the default tick) use the largest lateness of their block of BLOCK
- * ticks, kept as far back as RING_SIZE blocks (2.9 h at the default tick): an upper bound that is still
- * sub-millisecond on an idle machine. Beyond that, the noise bound. 96 KB per process, allocated with the wheel.
+ * (detection times beyond 40 s at the default tick) use their correction if the run was late beyond the
+ * noise, else the largest small lateness of their block of 2^BLOCK_SHIFT ticks, kept as far back as
+ * RING_SIZE blocks (2.9 h at the default tick): an upper bound that is still sub-millisecond on an idle
+ * machine. Beyond that, the noise bound. 96 KB per process, allocated with the wheel.
  */
 const RING_SIZE = 4096
 const RING_MASK = RING_SIZE - 1
@@ -214,19 +213,25 @@ export function correctedTick(tick: number): number {
 /**
  * Monotonic ms that bounds from above the real time of a touch stored as `tick`: when the run that
  * replaced that stamp fired (the stamp is not yet replaced: its planned grid time, the best known bound).
- * Exact for stamps retired within the last RING_SIZE ticks; older ones get the noise bound on top.
+ * Exact for stamps retired within the last RING_SIZE ticks; older ones get a coarser bound (see the ring).
  */
 export function touchBoundMs(tick: number): number {
-  const corrected = corrections.get(tick)
-  if (corrected !== undefined) return tickToMs(corrected)
+  if (tick === stamp) return tickToMs(tick)
   const at = tickToMs(tick)
-  if (tick === stamp) return at
   const i = tick & RING_MASK
   if ((ringTick as Int32Array)[i] === tick) return at + ((ringLateMs as Float64Array)[i] as number)
+  const corrected = corrections.get(tick)
+  if (corrected !== undefined) return tickToMs(corrected)
   const block = tick >> BLOCK_SHIFT
   const b = block & RING_MASK
   if ((blockId as Int32Array)[b] === block) return at + ((blockLateMs as Float64Array)[b] as number)
   return at + lateNoiseMs()
+}
+
+/** The wrapped tick whose grid time is at or before monotonic `ms` (the wheel's slot for a ms deadline). */
+export function tickAtMs(ms: number): number {
+  // A hair of tolerance so a grid time computed in floating point lands on its own tick, not the one before.
+  return wrapTick(Math.floor((ms - origin) / tickMs + 1e-9))
 }
 
 /**
@@ -285,11 +290,14 @@ function run(): void {
   // Touches stored with `before` may have happened up to now, `runLateByMs` after the tick they name.
   // Beyond timer noise, their upper bound becomes the new stamp (a whole tick, for the wheel); within it,
   // the exact lateness is kept for `touchBoundMs`.
+  const i = before & RING_MASK
+  ;(ringTick as Int32Array)[i] = before
+  ;(ringLateMs as Float64Array)[i] = runLateByMs
   if (runLateByMs > lateNoiseMs()) {
     noteCorrection(before, stamp)
-    noteLateness(before, 0)
+    noteBlockLateness(before, 0)
   } else {
-    noteLateness(before, runLateByMs)
+    noteBlockLateness(before, runLateByMs)
   }
   const from = Math.max(sweptTick + 1, tick - SLOT_MASK)
   sweptTick = tick
@@ -305,11 +313,8 @@ function run(): void {
   }
 }
 
-/** Records the small lateness with which stamp `tick` was retired (0 when a correction covers it). */
-function noteLateness(tick: number, late: number): void {
-  const i = tick & RING_MASK
-  ;(ringTick as Int32Array)[i] = tick
-  ;(ringLateMs as Float64Array)[i] = late
+/** Keeps the largest small lateness of `tick`'s block (0 when a correction covers this one). */
+function noteBlockLateness(tick: number, late: number): void {
   const block = tick >> BLOCK_SHIFT
   const b = block & RING_MASK
   const ids = blockId as Int32Array
