@@ -342,19 +342,26 @@ function noteCorrection(from: number, to: number): void {
   }
 }
 
-/** Fires every entry of `slot` whose tick has come; leaves the others (a later round) in place. */
-function sweep(slot: Slot): void {
-  if (slot.next === slot) return
-  // Move the whole list onto `pending`, then take entries off it one at a time. `fire` may unlink any
-  // entry (stop from a listener) or link new ones; neither disturbs this loop.
-  const first = slot.next
-  const last = slot.prev
+/**
+ * Moves every entry of a non-empty `list` onto `pending` (emptying `list`), so the caller can take entries off
+ * `pending` one at a time: `fire` may unlink any entry (stop from a listener) or link new ones into `list`,
+ * and neither disturbs that loop.
+ */
+function moveToPending(list: Slot): void {
+  const first = list.next
+  const last = list.prev
   pending.next = first
   pending.prev = last
   first.prev = pending
   last.next = pending
-  slot.next = slot
-  slot.prev = slot
+  list.next = list
+  list.prev = list
+}
+
+/** Fires every entry of `slot` whose tick has come; leaves the others (a later round) in place. */
+function sweep(slot: Slot): void {
+  if (slot.next === slot) return
+  moveToPending(slot)
   const now = runTick
   while (pending.next !== pending) {
     const entry = pending.next
@@ -368,14 +375,7 @@ function sweep(slot: Slot): void {
 function sweepSoon(): void {
   soonAt = Number.POSITIVE_INFINITY
   if (soon.next === soon) return
-  const first = soon.next
-  const last = soon.prev
-  pending.next = first
-  pending.prev = last
-  first.prev = pending
-  last.next = pending
-  soon.next = soon
-  soon.prev = soon
+  moveToPending(soon)
   while (pending.next !== pending) {
     const entry = pending.next
     unlink(entry)
