@@ -295,3 +295,42 @@ it('publishes on keepalive:monitor:stall only with a subscriber', () => {
   expect(m.state).toBe('idle')
   diagnosticsChannel.subscribe('keepalive:monitor:stall', onStall)
 })
+
+describe('sustained lag beyond timer noise (every run a little late)', () => {
+  it('never declares death early, even after the stall corrections of the touch were capped away', () => {
+    // Every run 3 ms late (above the 2.5 ms noise bound) records a correction; over balanced's 60 s
+    // (6000 runs) the map's cap (4096) drops the one that bounds the touch below.
+    const fakeSetTimeout = globalThis.setTimeout
+    let lag = 3
+    let beforeRun: (() => void) | undefined
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms: number) =>
+      fakeSetTimeout(() => {
+        skew += lag
+        const hook = beforeRun
+        beforeRun = undefined
+        hook?.()
+        fn()
+      }, ms)) as never)
+    const policy = presets.balanced
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = 0
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(1_000)
+    // One run is 20 ms late, and the peer's last packet arrives while that run is overdue.
+    let touchedAt = 0
+    lag = 20
+    beforeRun = () => {
+      m.touch()
+      touchedAt = performance.now()
+    }
+    vi.advanceTimersByTime(TICK)
+    lag = 3
+    while (m.state !== 'dead' && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(TICK)
+    expect(m.state).toBe('dead')
+    expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - touchedAt).toBeLessThanOrEqual(d + 2 * TICK + 20)
+  })
+})

@@ -75,9 +75,9 @@ let soonAt = Number.POSITIVE_INFINITY
  * `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced
  * (touches stored as `t` happened before that), valid when `ringTick[t & RING_MASK] === t`. Older stamps
  * (detection times beyond 40 s at the default tick) use their correction if the run was late beyond the
- * noise, else the largest small lateness of their block of 2^BLOCK_SHIFT ticks, kept as far back as
- * RING_SIZE blocks (2.9 h at the default tick): an upper bound that is still sub-millisecond on an idle
- * machine. Beyond that, the noise bound. 96 KB per process, allocated with the wheel.
+ * noise, else the largest lateness of their block of 2^BLOCK_SHIFT ticks (a correction dropped by the
+ * cap is folded into its block), kept as far back as RING_SIZE blocks (2.9 h at the default tick): an
+ * upper bound that is still sub-millisecond on an idle machine. Beyond that, the noise bound. 96 KB per process, allocated with the wheel.
  */
 const RING_SIZE = 4096
 const RING_MASK = RING_SIZE - 1
@@ -313,7 +313,7 @@ function run(): void {
   }
 }
 
-/** Keeps the largest small lateness of `tick`'s block (0 when a correction covers this one). */
+/** Keeps the largest small lateness of `tick`'s block (0 when a correction covers it; see noteCorrection). */
 function noteBlockLateness(tick: number, late: number): void {
   const block = tick >> BLOCK_SHIFT
   const b = block & RING_MASK
@@ -337,9 +337,20 @@ function noteCorrection(from: number, to: number): void {
   // Drop what no deadline can reach any more (older than the longest detection time), and cap the map:
   // under a lag that never ends, the oldest corrections go first.
   for (const [oldFrom, oldTo] of corrections) {
-    if (corrections.size <= MAX_CORRECTIONS && tickDiff(to, oldTo) <= horizonTicks + SLOT_COUNT) break
+    const reachable = tickDiff(to, oldTo) <= horizonTicks + SLOT_COUNT
+    if (reachable && corrections.size <= MAX_CORRECTIONS) break
+    // Dropped by the cap while a deadline may still need it: its block's bound takes it over, never early.
+    if (reachable) raiseBlockLateness(oldFrom, tickDiff(oldTo, oldFrom) * tickMs)
     corrections.delete(oldFrom)
   }
+}
+
+/** Raises the lateness of `tick`'s block to `late`, if that block is still the one the ring holds. */
+function raiseBlockLateness(tick: number, late: number): void {
+  const block = tick >> BLOCK_SHIFT
+  const b = block & RING_MASK
+  const lates = blockLateMs as Float64Array
+  if ((blockId as Int32Array)[b] === block && late > (lates[b] as number)) lates[b] = late
 }
 
 /**
