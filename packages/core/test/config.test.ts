@@ -186,6 +186,19 @@ describe('loadConfig: the file format', () => {
     expect(policyFor(config, 'tcp')).toEqual({ ...config.policy, probes: 4 })
   })
 
+  it.each([
+    'policy: !!omap [ { idle: 1h }, { probes: 9 } ]',
+    'tcp: !!omap [ { probes: 0 } ]',
+    'tcp: !!timestamp 2001-12-14',
+    'policy: !!set { fast }',
+  ])(
+    'rejects YAML 1.1 tags that would become a Map, Set or Date and pass as an empty section: %s',
+    async (text) => {
+      const dir = await dirWith({ 'keepalive.config.yaml': `${text}\n` })
+      await expect(load(dir)).rejects.toBeInstanceOf(ConfigInvalidError)
+    },
+  )
+
   it('reads an empty YAML file as the defaults', async () => {
     const dir = await dirWith({ 'keepalive.config.yaml': '# nothing yet\n' })
     const config = await load(dir)

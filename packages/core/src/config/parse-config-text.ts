@@ -29,7 +29,14 @@ export function parseConfigText(text: string, format: ConfigFormat, file: string
 
 function parseYaml(source: string, file: string): ParsedConfigText {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true })
+  const doc = parseDocument(source, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    // YAML 1.1's !!omap, !!set and !!timestamp would become a Map, Set or Date, which the schema reads as
+    // an empty mapping (silently dropping what they hold); left unresolved they are plain lists and strings.
+    resolveKnownTags: false,
+  })
   const error = doc.errors[0]
   if (error !== undefined) {
     const { line, col } = lineCounter.linePos(error.pos[0])
