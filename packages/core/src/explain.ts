@@ -57,6 +57,9 @@ const LB_WARNING =
  */
 export function explain(policyLike?: PolicyLike, options: ExplainOptions = {}): Explanation {
   const policy = definePolicy(policyLike)
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`explain: options must be an object, got ${String(options)}`)
+  }
   const path = checkPath(options.pathIdleTimeout)
   const wanted = checkProtocols(options.protocols)
   const chosen = ALL.filter((p) => wanted.has(p))

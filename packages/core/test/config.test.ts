@@ -52,6 +52,19 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection')
 }
 
+describe('loadConfig: options', () => {
+  it.each([
+    ['null', null],
+    ['a string', '/etc/keepalive.yaml'],
+    ['cwd a number', { cwd: 5 }],
+    ['file a number', { file: 5 }],
+    ['env null', { env: null }],
+    ['env with a number', { env: { KEEPALIVE_IDLE: 5 } }],
+  ])('rejects %s with InvalidArgumentError', async (_, options) => {
+    await expect(loadConfig(options as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+})
+
 describe('loadConfig: finding the file', () => {
   it('falls back to the balanced defaults when no file exists up to the root', async () => {
     const config = await load(await tempDir())

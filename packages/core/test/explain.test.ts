@@ -153,6 +153,10 @@ describe('explain: options', () => {
     expect(() => explain('fast', { protocols: protocols as never })).toThrow(InvalidArgumentError)
   })
 
+  test.each([null, 5])('options %j throws InvalidArgumentError', (options) => {
+    expect(() => explain('fast', options as never)).toThrow(InvalidArgumentError)
+  })
+
   test('pathIdleTimeout: idle at or above it warns, per protocol, and TCP probes do not keep LBs alive', () => {
     const e = explain('balanced', { pathIdleTimeout: 20_000 })
     const p = byProtocol(e)

@@ -30,6 +30,7 @@ export type {
  * Throws ConfigNotFoundError, ConfigParseError or ConfigInvalidError.
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<KeepaliveConfig> {
+  checkOptions(options)
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
   const fromEnv = options.file === undefined ? envValue(env, ENV.config) : undefined
@@ -52,6 +53,22 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Keepa
     channels.configLoad.publish({ file: config.source.file, env: config.source.env })
   }
   return config
+}
+
+/** Options are programmer input: a wrong type is an InvalidArgumentError, not a TypeError from deep inside. */
+function checkOptions(options: unknown): asserts options is LoadConfigOptions {
+  const bad = (what: string, value: unknown) =>
+    new InvalidArgumentError(`loadConfig: ${what}, got ${describeValue(value)}`)
+  if (options === null || typeof options !== 'object') throw bad('options must be an object', options)
+  const { file, cwd, env } = options as Record<string, unknown>
+  if (file !== undefined && typeof file !== 'string') throw bad('options.file must be a string', file)
+  if (cwd !== undefined && typeof cwd !== 'string') throw bad('options.cwd must be a string', cwd)
+  if (env === undefined) return
+  if (env === null || typeof env !== 'object') throw bad('options.env must be an object', env)
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && typeof value !== 'string')
+      throw bad(`options.env.${name} must be a string`, value)
+  }
 }
 
 async function readConfigFile(choice: ConfigFileChoice): Promise<string> {
