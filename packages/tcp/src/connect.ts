@@ -4,6 +4,7 @@ import type { PolicyLike } from '@keepalive/core'
 import { applySettings } from './apply.js'
 import type { ApplyTcpKeepaliveOptions } from './apply-options.js'
 import { warn } from './diagnostics.js'
+import { assertForcedMechanismAvailable } from './mechanism.js'
 import { settingsFor } from './policy-settings.js'
 import type { TcpKeepaliveReport } from './report.js'
 
@@ -20,16 +21,24 @@ export type ServerOptions = net.ServerOpts & KeepaliveSocketOptions
 /**
  * Like `net.connect(options, connectListener)`, with the keepalive policy applied when the socket connects, before
  * `connectListener` runs. The socket emits `'keepalive'` with the report (or null if it closed before connecting).
- * The policy is validated first: an invalid one throws InvalidPolicyError before any connection is attempted.
+ * The policy and a forced mechanism are checked first: InvalidPolicyError or TcpUnsupportedError is thrown before
+ * any connection is attempted. Whatever else throws (e.g. a `path`: not TCP) destroys the socket first.
  */
 export function connect(options: ConnectOptions, connectListener?: () => void): net.Socket {
   const { keepalive, keepaliveOptions, ...netOptions } = options
   const settings = settingsFor(keepalive)
+  assertForcedMechanismAvailable(keepaliveOptions ?? {})
   const socket = net.connect(netOptions)
-  applySettings(socket, settings, {
-    ...keepaliveOptions,
-    onApplied: (report: TcpKeepaliveReport | null) => socket.emit('keepalive', report),
-  })
+  try {
+    applySettings(socket, settings, {
+      ...keepaliveOptions,
+      onApplied: (report: TcpKeepaliveReport | null) => socket.emit('keepalive', report),
+    })
+  } catch (error) {
+    // The caller gets no socket: one left connecting would leak, and its 'error' would have no listener.
+    socket.destroy()
+    throw error
+  }
   if (connectListener) socket.once('connect', connectListener)
   return socket
 }
@@ -38,7 +47,7 @@ export function connect(options: ConnectOptions, connectListener?: () => void): 
  * Like `net.createServer(options, connectionListener)`, with the keepalive policy applied to every accepted socket
  * before any 'connection' listener sees it. The server emits `'keepalive'` with `(report, socket)` for each.
  * A socket the policy cannot be applied to is not dropped: the error becomes the server's 'keepalive' report null
- * and a `keepalive:tcp:warning`.
+ * and a `keepalive:tcp:warning`. An invalid policy or an unavailable forced mechanism throws here, at creation.
  */
 export function createServer(
   options?: ServerOptions,
@@ -46,6 +55,7 @@ export function createServer(
 ): net.Server {
   const { keepalive, keepaliveOptions, ...netOptions } = options ?? {}
   const settings = settingsFor(keepalive)
+  assertForcedMechanismAvailable(keepaliveOptions ?? {})
   const server = net.createServer(netOptions)
   // Registered first, so it runs before the user's 'connection' listeners.
   server.on('connection', (socket: net.Socket) => {

@@ -1,7 +1,7 @@
 /** connect/createServer with a keepalive option, isKeepaliveTimeout, diagnostics, the data path, and leaks. */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
-import { InvalidPolicyError } from '@keepalive/core'
+import { InvalidPolicyError, TcpNotTcpError, TcpUnsupportedError } from '@keepalive/core'
 import {
   applyTcpKeepalive,
   connect,
@@ -11,7 +11,7 @@ import {
   readTcpKeepalive,
   type TcpKeepaliveReport,
 } from '@keepalive/tcp'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { expectedMechanism, listen, once, own, pair } from './helpers.js'
 
 const fast = { idle: 5000, interval: 1000, probes: 3, userTimeout: 8000 }
@@ -35,6 +35,27 @@ describe('connect()', () => {
 
   it('an invalid policy throws before connecting', () => {
     expect(() => connect({ port: 1, host: '127.0.0.1', keepalive: { idle: -5 } })).toThrow(InvalidPolicyError)
+  })
+
+  it('a forced mechanism that is not available, or a path (not TCP), throws and leaves no socket behind', async () => {
+    const created: net.Socket[] = []
+    const realConnect = net.connect
+    const spy = vi.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+      const socket = realConnect(...args)
+      created.push(socket)
+      return socket
+    }) as typeof net.connect)
+    onTestFinished(() => spy.mockRestore())
+    const { port, server } = await listen()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    // Unavailable forced mechanism: thrown before connecting, like an invalid policy.
+    expect(() =>
+      connect({ port, host: '127.0.0.1', keepaliveOptions: { mechanism: 'ffi', ffi: false } }),
+    ).toThrow(TcpUnsupportedError)
+    expect(created).toHaveLength(0)
+    // Not TCP, found only once connecting: the socket is destroyed before the throw (no leak, no unhandled 'error').
+    expect(() => connect({ path: '/nonexistent/ka.sock' } as never)).toThrow(TcpNotTcpError)
+    expect(created.map((socket) => socket.destroyed)).toEqual([true])
   })
 
   it('a connection that fails emits keepalive null, and nothing throws', async () => {
@@ -66,6 +87,14 @@ describe('createServer()', () => {
     const expected = { enabled: true, idle: 2000, interval: 1000, probes: 4, userTimeout: 6000 }
     expect(seen).toEqual([expected, expected, expected])
     expect(reports.map((r) => r?.mechanism)).toEqual(Array(3).fill(expectedMechanism()))
+  })
+})
+
+describe('createServer() with an unavailable forced mechanism', () => {
+  it('throws at creation, not silently at each connection', () => {
+    expect(() => createServer({ keepaliveOptions: { mechanism: 'ffi', ffi: false } })).toThrow(
+      TcpUnsupportedError,
+    )
   })
 })
 
