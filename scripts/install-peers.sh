@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the integration tests run for real: mosquitto, OpenSSH sshd, iproute2 (ip, ss), nftables, iptables
-# and procps, from the distribution's packages (Debian/Ubuntu apt). Installs only what is missing, only as root,
+# and procps, plus openssl (the tcp tests make a throwaway TLS certificate with it; minimal Debian images lack it), from the distribution's packages (Debian/Ubuntu apt). Installs only what is missing, only as root,
 # and says what it found and what it did. Idempotent and quick when everything is there (no apt call at all).
 #
 # Not root: prints what is missing and the command to install it, and exits 0 — the tests that need it are then
@@ -24,8 +24,9 @@ declare -A package_of=(
   [iptables]=iptables
   [ps]=procps
   [unshare]=util-linux
+  [openssl]=openssl
 )
-order=(mosquitto sshd ssh-keygen ip ss nft iptables ps unshare)
+order=(mosquitto sshd ssh-keygen ip ss nft iptables ps unshare openssl)
 
 find_binary() {
   local name=$1 dir
