@@ -1,6 +1,6 @@
 /**
- * vitest globalSetup of the integration project. Before the run it looks for what an earlier run left behind
- * (removes it, and hands the list to the hygiene self-test, which fails on it); after the run it fails the whole run
+ * vitest globalSetup of the tcp and integration projects. Before the run it looks for what an earlier run left behind
+ * (removes it, and hands the list to the hygiene self-test, which reports it); after the run it fails the whole run
  * if any `ka-` namespace, harness-started process or its listener remains — after removing them, so the next run
  * starts clean either way.
  */
