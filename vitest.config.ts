@@ -16,13 +16,21 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'core', include: ['packages/core/test/**/*.test.ts'], environment: 'node' },
+        // Projects run one group after another (sequence.groupOrder): the CPU-heavy unit tests must not share
+        // this 2-core machine with the tcp and integration tests that measure real deadlines.
+        test: {
+          name: 'core',
+          include: ['packages/core/test/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         resolve: { alias },
         test: {
           name: 'tcp',
           include: ['packages/tcp/test/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           // Namespace tests use the harness: per-test undo and the run-level leftover check (test/README.md).
           setupFiles: ['test/harness/vitest-setup.ts'],
           globalSetup: ['test/harness/global-setup.ts'],
@@ -37,6 +45,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
           // The harness: undo each test's namespaces, processes, servers and faults after it (also on failure),
           // and fail the run if anything outlives it (test/README.md).
           setupFiles: ['test/harness/vitest-setup.ts'],

@@ -74,7 +74,10 @@ describe('crash: the peer dies', () => {
     const killedAt = performance.now()
     await server.kill()
     expect(await waitForEvent(client, 1000)).toBeDefined()
-    const noticedMs = (client.events.error?.at ?? client.events.end ?? 0) - killedAt
+    // Whichever the client saw first: an error, the FIN ('end'), or the close itself. waitForEvent resolved, so one is set.
+    const noticedAt = client.events.error?.at ?? client.events.end ?? client.events.close
+    expect(noticedAt).toBeDefined()
+    const noticedMs = (noticedAt ?? Number.NaN) - killedAt
     // With nothing unread, the dying process's kernel sends a FIN: 'end', then 'close'.
     while (!client.events.close && performance.now() - killedAt < 1000) await sleep(5)
     console.info(

@@ -91,7 +91,13 @@ export function missingPrerequisites(...needs: Prerequisite[]): string | undefin
   const reasons = [...new Set(needs)].map(check).filter((r): r is string => r !== undefined)
   if (reasons.length === 0) return undefined
   const reason = `missing prerequisites: ${reasons.join('; ')} (install with: sudo bash scripts/install-peers.sh)`
-  if (process.env.CI === 'true') throw new Error(`${reason} — CI=true, so this is a failure, not a skip`)
+  if (isCi()) throw new Error(`${reason} — CI=${process.env.CI}, so this is a failure, not a skip`)
   console.warn(`[harness] SKIPPED: ${reason}`)
   return reason
+}
+
+/** CI is on for any value but empty, `0` or `false` (`CI=true` in CI here; other services set `CI=1`). */
+export function isCi(): boolean {
+  const value = process.env.CI?.trim().toLowerCase()
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false'
 }
