@@ -418,4 +418,98 @@ describe('policyFor', () => {
     expect(() => policyFor(config, 'smtp' as never)).toThrow(InvalidArgumentError)
     expect(() => policyFor(config, 'smtp' as never)).toThrow('got "smtp"')
   })
+
+  it.each([
+    [
+      'no config',
+      undefined,
+      'policyFor: config must be an object (what loadConfig or parseConfig returns), got undefined',
+    ],
+    ['null', null, 'policyFor: config must be an object (what loadConfig or parseConfig returns), got null'],
+    [
+      'a string',
+      'balanced',
+      'policyFor: config must be an object (what loadConfig or parseConfig returns), got "balanced"',
+    ],
+    [
+      '{}',
+      {},
+      'policyFor: config.policy is missing (a config from loadConfig or parseConfig always has one)',
+    ],
+    [
+      'a bad policy',
+      { policy: 'balanc' },
+      'policyFor: config.policy is not a valid policy: "preset" must be one of',
+    ],
+    [
+      'a bad policy field',
+      { policy: { idle: -1 } },
+      'policyFor: config.policy is not a valid policy: "idle"',
+    ],
+    [
+      'a section that is not an object',
+      { policy: presets.balanced, tcp: 5 },
+      'policyFor: config.tcp must be an object or undefined, got 5',
+    ],
+    [
+      'a section that is null',
+      { policy: presets.balanced, tcp: null },
+      'policyFor: config.tcp must be an object or undefined, got null',
+    ],
+    [
+      'a section that is an array',
+      { policy: presets.balanced, tcp: [] },
+      'policyFor: config.tcp must be an object or undefined, got []',
+    ],
+    [
+      'a bad field in the section',
+      { policy: presets.balanced, tcp: { probes: 0 } },
+      'policyFor: config.tcp: "probes" must be a whole number from 1 to 1000, got 0',
+    ],
+  ])('rejects %s with an InvalidArgumentError naming what is wrong', (_, config, message) => {
+    let thrown: unknown
+    try {
+      policyFor(config as never, 'tcp')
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(InvalidArgumentError)
+    expect(thrown).toMatchObject({ code: 'KA_ERR_INVALID_ARGUMENT' })
+    expect((thrown as Error).message.startsWith(message)).toBe(true)
+  })
+
+  it('a config whose properties throw is an InvalidArgumentError too', () => {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('boom')
+        },
+      },
+    )
+    expect(() => policyFor(hostile as never, 'ssh')).toThrow(InvalidArgumentError)
+    const section = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('boom')
+        },
+      },
+    )
+    expect(() => policyFor({ policy: presets.fast, ssh: section } as never, 'ssh')).toThrow(
+      'policyFor: could not read config.ssh',
+    )
+  })
+
+  it('accepts a hand-built config: any PolicyLike as policy, a missing section, other section settings', () => {
+    expect(policyFor({ policy: 'fast' } as never, 'tcp')).toEqual(presets.fast)
+    expect(policyFor({ policy: { idle: '20s' } } as never, 'mqtt')).toEqual({
+      ...presets.balanced,
+      idle: 20_000,
+    })
+    expect(
+      policyFor({ policy: presets.fast, http: { idle: 2_000, maxSocketAge: 300_000 } } as never, 'http'),
+    ).toEqual({ ...presets.fast, idle: 2_000 })
+    expect(Object.isFrozen(policyFor({ policy: 'fast', ssh: { probes: 5 } } as never, 'ssh'))).toBe(true)
+  })
 })

@@ -5,6 +5,7 @@ import {
   type DeadEvent,
   definePolicy,
   detectionTime,
+  InvalidPolicyError,
   isKeepaliveError,
   type Monitor,
   type Policy,
@@ -298,6 +299,58 @@ describe('probe errors', () => {
     await vi.advanceTimersByTimeAsync(TICK)
     expect(alive).not.toHaveBeenCalled()
     expect(m.state).toBe('dead')
+  })
+})
+
+describe('a bad policy', () => {
+  /** A Proxy whose every trap throws: even Object.isFrozen on it throws. */
+  function hostile(target: object = {}): object {
+    const boom = () => {
+      throw new Error('boom')
+    }
+    return new Proxy(target, {
+      get: boom,
+      has: boom,
+      ownKeys: boom,
+      getOwnPropertyDescriptor: boom,
+      getPrototypeOf: boom,
+      isExtensible: boom,
+      preventExtensions: boom,
+    })
+  }
+
+  it('a hostile Proxy is an InvalidPolicyError (KA_ERR_INVALID_POLICY), not the trap error; nothing is scheduled', () => {
+    for (const policy of [hostile(), hostile(Object.freeze({ idle: 100, interval: 50, probes: 3 }))]) {
+      let thrown: unknown
+      try {
+        createMonitor({ policy: policy as Policy, probe: () => {} })
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(InvalidPolicyError)
+      expect(thrown).toMatchObject({ code: 'KA_ERR_INVALID_POLICY' })
+      expect((thrown as Error).message).toMatch(/^Invalid policy: could not read the input/)
+      expect((thrown as Error).cause).toEqual(new Error('boom'))
+    }
+    expect(schedulerInfo()).toMatchObject({ monitors: 0, timerArmed: false })
+  })
+
+  it('a Proxy that only refuses Object.isFrozen but reads as a policy is used (not cached)', () => {
+    const input = { idle: 100, interval: 50, probes: 3 }
+    const proxy = new Proxy(input, {
+      isExtensible() {
+        throw new Error('boom')
+      },
+    })
+    const m = monitor(proxy as Policy)
+    expect(m.policy).toEqual(definePolicy(input))
+  })
+
+  it('any other bad policy is an InvalidPolicyError too', () => {
+    for (const policy of ['nope', 42, null, [], { idle: -1 }, { probes: 0 }]) {
+      expect(() => createMonitor({ policy: policy as never, probe: () => {} })).toThrow(InvalidPolicyError)
+    }
+    expect(schedulerInfo()).toMatchObject({ monitors: 0, timerArmed: false })
   })
 })
 

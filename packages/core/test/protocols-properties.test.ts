@@ -11,6 +11,8 @@ import { tcpPlatformOptions, tcpPlatformValues, tcpSettings } from '../src/proto
 import type { Policy } from '../src/types.js'
 
 const MAX_MS = 2 ** 31 - 1
+/** OpenSSH's *AliveCountMax is an int; ssh2's count is held to the same. */
+const MAX_COUNT = 2 ** 31 - 1
 
 /** Durations as definePolicy produces them: whole ms, 1..2³¹−1, biased towards the interesting edges. */
 const duration = fc.oneof(
@@ -96,21 +98,52 @@ describe('every valid policy', () => {
       fc.property(arbPolicy, (p) => {
         const s = sshSettings(p)
         expect(isInt(s.client.keepaliveInterval, 1, MAX_MS)).toBe(true)
-        expect(isInt(s.client.keepaliveCountMax, 1, p.probes)).toBe(true)
+        expect(isInt(s.client.keepaliveCountMax, 1, MAX_COUNT)).toBe(true)
         expect(s.server).toEqual(s.client)
         expect(s.detectionTime).toBe((s.probes + 1) * s.intervalMs)
         expectHonest(s.detectionTime, s.lateBy, p, s.warnings)
-        expect(s.lateBy).toBe(0) // policy durations are ≥ 1 ms, so (probes + 1) ms always fits
+        expect(s.detectionTime).toBeLessThanOrEqual(asked(p)) // policy durations are ≥ 1 ms, so (probes + 1) ms always fits
+        expect(s.lateBy).toBe(0)
         const o = s.openSsh
         expect(isInt(o.intervalSeconds, 1, 2_147_483)).toBe(true)
-        expect(isInt(o.countMax, 1, p.probes)).toBe(true)
+        expect(isInt(o.countMax, 1, MAX_COUNT)).toBe(true)
         expect(o.detectionTime).toBe((o.countMax + 1) * o.intervalSeconds * 1000)
         expectHonest(o.detectionTime, o.lateBy, p, s.warnings)
         if (asked(p) >= 2_000) expect(o.lateBy).toBe(0)
+        if (o.lateBy === 0) expect(o.detectionTime).toBeLessThanOrEqual(asked(p))
         expect(o.client).toEqual([
           `ServerAliveInterval ${o.intervalSeconds}`,
           `ServerAliveCountMax ${o.countMax}`,
         ])
+      }),
+      runs,
+    )
+  })
+
+  test('ssh: the first probe never comes after idle (OpenSSH: unless idle is under its 1 s minimum)', () => {
+    fc.assert(
+      fc.property(arbPolicy, (p) => {
+        const s = sshSettings(p)
+        const o = s.openSsh
+        expect(s.intervalMs).toBeLessThanOrEqual(p.idle)
+        expect(o.intervalSeconds * 1000).toBeLessThanOrEqual(Math.max(p.idle, 1_000))
+        if (p.idle < 1_000) {
+          expect(o.intervalSeconds).toBe(1)
+          expect(s.warnings.some((w) => w.includes('the first probe comes after 1 s instead of'))).toBe(true)
+        }
+        // Fewer probes than asked only where OpenSSH's 1 s minimum forces it; more only when held at idle.
+        if (s.probes > p.probes) expect(s.intervalMs).toBe(p.idle)
+        expect(s.probes).toBeGreaterThanOrEqual(p.probes)
+        if (o.countMax > p.probes) expect(o.intervalSeconds).toBe(Math.max(1, Math.floor(p.idle / 1_000)))
+        // Where the count was changed to fit, no further interval fits: the closest detection never later.
+        for (const [count, intervalMs, detection] of [
+          [s.probes, s.intervalMs, s.detectionTime],
+          [o.countMax, o.intervalSeconds * 1000, o.detectionTime],
+        ] as const) {
+          if (count !== p.probes && count < MAX_COUNT && detection <= asked(p)) {
+            expect(detection + intervalMs).toBeGreaterThan(asked(p))
+          }
+        }
       }),
       runs,
     )

@@ -1,6 +1,9 @@
 // SSH and MQTT arithmetic: exact numbers for each preset and for the edges.
 import { describe, expect, test } from 'vitest'
+import { policyFor } from '../src/config/load-config.js'
+import { parseConfig } from '../src/config/parse-config.js'
 import { InvalidArgumentError } from '../src/errors.js'
+import { explain } from '../src/explain.js'
 import { presets } from '../src/policy.js'
 import { mqttSettings, mqttSettingsForServerKeepAlive } from '../src/protocols/mqtt.js'
 import { sshSettings } from '../src/protocols/ssh.js'
@@ -54,12 +57,92 @@ describe('sshSettings', () => {
     expect(s.detectionTime).toBe(40_000)
   })
 
-  test('a first probe later than idle is not a warning (detection is unchanged)', () => {
-    const s = sshSettings(policy(1_000, 10_000, 3)) // 31 s / 4 = 7.75 s
-    expect(s.intervalMs).toBe(7_750)
-    expect(s.warnings).toEqual([
-      "OpenSSH's *AliveInterval is whole seconds: 7.75s rounded down to 7 s, so OpenSSH detects in 28s (ssh2: 31s).",
-    ])
+  describe('interval longer than idle: the first probe still comes at idle, with more probes', () => {
+    test('30 s / 90 s / 3: 30 s × 9 (was 75 s × 3, a first probe 45 s after idle)', () => {
+      const s = sshSettings(policy(30_000, 90_000, 3)) // 300 s
+      expect(s.client).toEqual({ keepaliveInterval: 30_000, keepaliveCountMax: 9 })
+      expect([s.intervalMs, s.probes, s.detectionTime, s.lateBy, s.probesPerIdleHour]).toEqual([
+        30_000, 9, 300_000, 0, 120,
+      ])
+      expect(s.openSsh).toEqual({
+        intervalSeconds: 30,
+        countMax: 9,
+        detectionTime: 300_000,
+        lateBy: 0,
+        client: ['ServerAliveInterval 30', 'ServerAliveCountMax 9'],
+        server: ['ClientAliveInterval 30', 'ClientAliveCountMax 9'],
+      })
+      // The interval is idle: no "first probe comes earlier than idle" warning, one saying what changed.
+      expect(s.warnings).toEqual([
+        "SSH has one interval, and the policy's interval 1m30s is longer than its idle 30s: so that the first probe comes no later than idle (a middlebox may drop a connection silent for longer), SSH probes after every 30s of silence and gives up after 9 unanswered probes instead of 3: 10 × 30s = 5m.",
+      ])
+    })
+
+    test('the config that a 60 s middlebox used to break: SSH probes at 30 s, 9 × , detection 300 s', () => {
+      const config = parseConfig('policy: {idle: 30s, interval: 90s, probes: 3}\npath: {idleTimeout: 60s}')
+      const s = sshSettings(policyFor(config, 'ssh'))
+      expect([s.intervalMs, s.client.keepaliveCountMax, s.detectionTime]).toEqual([30_000, 9, 300_000])
+      expect([s.openSsh.intervalSeconds, s.openSsh.countMax, s.openSsh.detectionTime]).toEqual([
+        30, 9, 300_000,
+      ])
+      const e = explain(config.policy, { protocols: ['ssh'], pathIdleTimeout: 60_000 }).protocols[0]
+      expect([e?.firstProbeAfter, e?.detectionTime, e?.lateBy]).toEqual([30_000, 300_000, 0])
+      expect(e?.settings).toMatchObject({ ServerAliveInterval: 30, ServerAliveCountMax: 9 })
+      expect(e?.warnings.some((w) => w.includes("path's idle timeout"))).toBe(false)
+    })
+
+    test('1 s / 10 s / 3: 1 s × 30 (was 7.75 s × 3), OpenSSH agrees', () => {
+      const s = sshSettings(policy(1_000, 10_000, 3)) // 31 s
+      expect(s.client).toEqual({ keepaliveInterval: 1_000, keepaliveCountMax: 30 })
+      expect(s.detectionTime).toBe(31_000)
+      expect([s.openSsh.intervalSeconds, s.openSsh.countMax, s.openSsh.detectionTime]).toEqual([
+        1, 30, 31_000,
+      ])
+      expect(s.warnings).toHaveLength(1)
+    })
+
+    test('fractional idle: ssh2 keeps idle exactly and fits 8 probes, OpenSSH floors to 30 s and fits 9', () => {
+      const s = sshSettings(policy(30_500, 90_000, 3)) // 300.5 s
+      expect([s.intervalMs, s.probes, s.detectionTime, s.lateBy]).toEqual([30_500, 8, 274_500, 0])
+      expect([s.openSsh.intervalSeconds, s.openSsh.countMax, s.openSsh.detectionTime]).toEqual([
+        30, 9, 300_000,
+      ])
+      expect(s.warnings).toEqual([
+        "SSH has one interval, and the policy's interval 1m30s is longer than its idle 30.5s: so that the first probe comes no later than idle (a middlebox may drop a connection silent for longer), SSH probes after every 30.5s of silence and gives up after 8 unanswered probes instead of 3: 9 × 30.5s = 4m34.5s, within the policy's 5m500ms.",
+        "OpenSSH's *AliveInterval is whole seconds: 30.5s rounded down to 30 s, so OpenSSH detects in 5m after 9 probes (ssh2: 4m34.5s after 8 probes).",
+      ])
+    })
+
+    test("only just longer: the count stays the policy's", () => {
+      const s = sshSettings(policy(30_000, 31_000, 3)) // 123 s; 4 × 30 s fit, 5 do not
+      expect(s.client).toEqual({ keepaliveInterval: 30_000, keepaliveCountMax: 3 })
+      expect(s.warnings).toEqual([
+        "SSH has one interval, and the policy's interval 31s is longer than its idle 30s: so that the first probe comes no later than idle (a middlebox may drop a connection silent for longer), SSH probes after every 30s of silence and gives up after 3 unanswered probes: 4 × 30s = 2m, within the policy's 2m3s.",
+      ])
+    })
+
+    test('sub-second idle: ssh2 probes at idle; OpenSSH cannot go under 1 s and says so', () => {
+      const s = sshSettings(policy(500, 10_000, 3)) // 30.5 s
+      expect([s.intervalMs, s.probes, s.detectionTime]).toEqual([500, 60, 30_500])
+      expect([
+        s.openSsh.intervalSeconds,
+        s.openSsh.countMax,
+        s.openSsh.detectionTime,
+        s.openSsh.lateBy,
+      ]).toEqual([1, 29, 30_000, 0])
+      expect(s.warnings.at(-1)).toBe(
+        "OpenSSH's *AliveInterval is whole seconds, at least 1: 500ms became 1 s, so the first probe comes after 1 s instead of the policy's idle 500ms and *AliveCountMax is 29 instead of 60.",
+      )
+    })
+
+    test('a count past 2³¹−1 is capped (earlier, with a warning)', () => {
+      const max = 2 ** 31 - 1
+      const s = sshSettings(policy(1, max, 1_000))
+      expect([s.intervalMs, s.probes, s.detectionTime, s.lateBy]).toEqual([1, max, max + 1, 0])
+      expect(s.warnings).toContain(
+        "ssh2's keepaliveCountMax is at most 2147483647: capped, so the peer is declared dead after 24d20h31m23.648s (earlier).",
+      )
+    })
   })
 
   test('sub-second: OpenSSH lowers CountMax where 1 s intervals still fit, never to 0', () => {

@@ -5,12 +5,16 @@
 import { readFile } from 'node:fs/promises'
 import { channels } from '../diagnostics.js'
 import { ConfigNotFoundError, InvalidArgumentError } from '../errors.js'
+import { definePolicy, mergePolicy } from '../policy.js'
 import { describeValue } from '../schema/describe-value.js'
+import { problemsFrom } from '../schema/issues.js'
+import { POLICY_FIELDS } from '../schema/limits.js'
+import { type PolicyFields, policyInputSchema } from '../schema/policy-schema.js'
 import type { Policy, Protocol } from '../types.js'
 import type { KeepaliveConfig, LoadConfigOptions } from './config-types.js'
 import { ENV, envValue } from './env-overrides.js'
 import { type ConfigFileChoice, chooseConfigFile } from './find-config-file.js'
-import { buildConfig, configFromText, effectivePolicy, PROTOCOLS } from './parse-config.js'
+import { buildConfig, configFromText, PROTOCOLS } from './parse-config.js'
 
 export type {
   HttpSection,
@@ -87,12 +91,69 @@ async function readConfigFile(choice: ConfigFileChoice): Promise<string> {
   }
 }
 
-/** The policy for one protocol: the protocol's overrides merged over `policy`. Frozen. */
+/**
+ * The policy for one protocol: the protocol's overrides merged over `policy`. Frozen.
+ * `config` is meant to come from loadConfig or parseConfig; a hand-built one is checked (cheaply):
+ * anything else is an InvalidArgumentError naming what is wrong, never a TypeError from inside.
+ */
 export function policyFor(config: KeepaliveConfig, protocol: Protocol): Policy {
   if (!(PROTOCOLS as readonly unknown[]).includes(protocol)) {
     throw new InvalidArgumentError(
       `policyFor: protocol must be one of ${PROTOCOLS.join(', ')}, got ${describeValue(protocol)}`,
     )
   }
-  return effectivePolicy(config, protocol)
+  if (config === null || typeof config !== 'object') {
+    throw new InvalidArgumentError(
+      `policyFor: config must be an object (what loadConfig or parseConfig returns), got ${describeValue(config)}`,
+    )
+  }
+  let policy: unknown
+  let section: unknown
+  try {
+    policy = config.policy
+    section = config[protocol]
+  } catch (cause) {
+    throw new InvalidArgumentError(`policyFor: could not read config (${describeValue(config)})`, { cause })
+  }
+  if (policy === undefined) {
+    throw new InvalidArgumentError(
+      'policyFor: config.policy is missing (a config from loadConfig or parseConfig always has one)',
+    )
+  }
+  let base: Policy
+  try {
+    base = definePolicy(policy as Policy)
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message.replace(/^Invalid policy: /, '') : String(cause)
+    throw new InvalidArgumentError(`policyFor: config.policy is not a valid policy: ${why}`, { cause })
+  }
+  return mergePolicy(base, sectionFields(section, protocol))
+}
+
+/** The policy fields of a protocol's section, validated: undefined or an object whose policy fields are valid. */
+function sectionFields(section: unknown, protocol: Protocol): PolicyFields {
+  if (section === undefined) return {}
+  const where = `config.${protocol}`
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) {
+    throw new InvalidArgumentError(
+      `policyFor: ${where} must be an object or undefined, got ${describeValue(section)}`,
+    )
+  }
+  const fields: Record<string, unknown> = {}
+  try {
+    for (const key of POLICY_FIELDS) {
+      const value = (section as Record<string, unknown>)[key]
+      if (value !== undefined) fields[key] = value
+    }
+  } catch (cause) {
+    throw new InvalidArgumentError(`policyFor: could not read ${where} (${describeValue(section)})`, {
+      cause,
+    })
+  }
+  const result = policyInputSchema.safeParse(fields)
+  if (!result.success) {
+    const problems = problemsFrom(result.error, fields, policyInputSchema, where).map((p) => p.message)
+    throw new InvalidArgumentError(`policyFor: ${where}: ${problems.join('; ')}`, { cause: result.error })
+  }
+  return result.data
 }

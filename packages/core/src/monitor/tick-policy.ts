@@ -33,7 +33,7 @@ const byObject = new WeakMap<object, TickPolicy>()
 
 export function tickPolicyFor(input: PolicyLike): TickPolicy {
   const tickMs = currentTickMs()
-  const frozen = typeof input === 'object' && input !== null && Object.isFrozen(input)
+  const frozen = isFrozenObject(input)
   if (frozen) {
     const cached = byObject.get(input)
     if (cached !== undefined && cached.tickMs === tickMs) return cached
@@ -47,6 +47,19 @@ export function tickPolicyFor(input: PolicyLike): TickPolicy {
   }
   if (frozen) byObject.set(input, tickPolicy)
   return tickPolicy
+}
+
+/**
+ * Object.isFrozen runs a Proxy's traps, before definePolicy's guard: a trap that throws means "not
+ * cached", and definePolicy then reports the input as an InvalidPolicyError (or accepts it, if it reads).
+ */
+function isFrozenObject(input: unknown): input is object {
+  if (typeof input !== 'object' || input === null) return false
+  try {
+    return Object.isFrozen(input)
+  } catch {
+    return false
+  }
 }
 
 function convert(policy: Policy, tickMs: number): TickPolicy {
