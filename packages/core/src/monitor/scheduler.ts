@@ -178,12 +178,16 @@ export function release(): void {
 /** Links `entry` to fire at wrapped tick `due`. The entry must not be linked. */
 export function link(entry: TimerEntry, due: number): void {
   entry.due = due
-  const slot = (slots as Slot[])[due & SLOT_MASK] as Slot
-  const last = slot.prev
+  appendTo((slots as Slot[])[due & SLOT_MASK] as Slot, entry)
+}
+
+/** Appends an unlinked `entry` at the tail of `list` (a wheel slot or the `soon` list). */
+function appendTo(list: Slot, entry: TimerEntry): void {
+  const last = list.prev
   entry.prev = last
-  entry.next = slot
+  entry.next = list
   last.next = entry
-  slot.prev = entry
+  list.prev = entry
 }
 
 /** Unlinks `entry` if linked. */
@@ -242,12 +246,8 @@ export function tickAtMs(ms: number): number {
 export function deferMs(entry: TimerEntry, ms: number): void {
   const at = runNowMs + ms
   if (at < soonAt) soonAt = at
-  const last = soon.prev
   entry.due = runTick
-  entry.prev = last
-  entry.next = soon
-  last.next = entry
-  soon.prev = entry
+  appendTo(soon, entry)
 }
 
 function arm(): void {
