@@ -352,3 +352,93 @@ describe('sustained lag beyond timer noise (every run a little late)', () => {
     expect(deadAt - touchedAt).toBeLessThanOrEqual(d + 2 * TICK + 20)
   })
 })
+
+describe('issue #10: the discriminating stall case (a stall spanning the deadline of probing peers)', () => {
+  it('the peer whose answer arrived during the stall lives; the silent one dies at resume, not + interval', () => {
+    const policy = definePolicy({ idle: 1_000, interval: 500, probes: 2 })
+    const d = detectionTime(policy)
+    const live = monitor(policy, () => {})
+    const silent = monitor(policy, () => {})
+    let liveDead = false
+    let silentDeadAt = Number.NaN
+    let silentProbes = 0
+    live.on('dead', () => {
+      liveDead = true
+    })
+    silent.on('dead', (event) => {
+      silentDeadAt = performance.now()
+      silentProbes = event.probesSent
+    })
+    const start = performance.now()
+    vi.advanceTimersByTime(policy.idle + policy.interval + TICK) // both sent their 2 probes
+    expect(live.probesSent).toBe(2)
+    skew += 1_500 // the process stalls across both deadlines (start + 2000)
+    const resumedAt = performance.now()
+    vi.advanceTimersToNextTimer() // timers phase: the late run reaches both deadlines
+    expect(live.state).toBe('probing')
+    expect(silent.state).toBe('probing')
+    live.touch() // poll phase: the live peer's reply, which arrived during the stall, is read
+    vi.advanceTimersToNextTimer() // check phase: the verdicts
+    expect(liveDead).toBe(false)
+    expect(live.state).toBe('idle')
+    expect(silentDeadAt - start).toBeGreaterThanOrEqual(d)
+    expect(silentDeadAt - resumedAt).toBeLessThanOrEqual(TICK + 1) // not + interval (500 ms)
+    expect(silentProbes).toBe(2)
+    expect(stalls.map((s) => s.monitor)).toEqual([live, silent])
+  })
+})
+
+describe('issue #10: a reply read while the loop is busy is stamped when it is read', () => {
+  it('an answer read 40 ms into an overdue run is bounded by its read time, not by the run 40 ms later', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(policy.idle + TICK)
+    expect(m.state).toBe('probing')
+    skew += 40 // the loop is busy (reading thousands of replies): the next run is overdue
+    m.touch() // this peer's reply
+    const touchedAt = performance.now()
+    expect(m.lastSeen - touchedAt).toBeGreaterThanOrEqual(0)
+    expect(m.lastSeen - touchedAt).toBeLessThanOrEqual(0.001)
+    skew += 40 // still busy
+    vi.advanceTimersByTime(TICK) // the late run
+    while (Number.isNaN(deadAt) && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(1)
+    expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - touchedAt).toBeLessThanOrEqual(d + TICK) // was d + 40 + a tick
+  })
+})
+
+describe("issue #10: the scheduler's own burst is not a stall", () => {
+  it('deaths that take 300 ms to handle make the next run late: its monitors die without an extra interval, no stall published', () => {
+    const policy = presets.fast // interval 1 s: stall threshold 250 ms
+    const d = detectionTime(policy)
+    const burst: Monitor[] = []
+    for (let i = 0; i < 300; i++) {
+      const m = monitor(policy, () => {})
+      m.on('dead', () => {
+        skew += 1 // each dead listener works 1 ms (destroys a socket, logs, reconnects)
+      })
+      burst.push(m)
+    }
+    vi.advanceTimersByTime(2 * TICK)
+    const laterAt = performance.now()
+    const later: number[] = []
+    const attempts: number[] = []
+    for (let i = 0; i < 50; i++) {
+      const m = monitor(policy, ({ attempt }) => attempts.push(attempt))
+      m.on('dead', () => later.push(performance.now() - laterAt))
+    }
+    while (later.length < 50 && performance.now() < laterAt + 2 * d) vi.advanceTimersByTime(1)
+    expect(burst.every((m) => m.state === 'dead')).toBe(true)
+    expect(later).toHaveLength(50)
+    expect(Math.min(...later)).toBeGreaterThanOrEqual(d)
+    // The burst (300 ms) + a tick + the check phase; an extra interval would be + 1,000 ms.
+    expect(Math.max(...later)).toBeLessThanOrEqual(d + 300 + 2 * TICK)
+    expect(attempts.filter((a) => a > policy.probes)).toHaveLength(0)
+    expect(stalls).toHaveLength(0)
+  })
+})
