@@ -59,6 +59,7 @@ describe('item 1: a probe result whose `then` getter throws', () => {
   it('is a probeError with KA_ERR_PROBE_FAILED, not an uncaught exception', () => {
     const boom = new Error('boom')
     const m = monitor({ idle: 100, interval: 50, probes: 2 }, () => ({
+      // biome-ignore lint/suspicious/noThenProperty: the hostile thenable under test.
       get then() {
         throw boom
       },
