@@ -6,7 +6,6 @@
 // test plays the poll phase (data read from a socket = a touch).
 import diagnosticsChannel from 'node:diagnostics_channel'
 import {
-  channels,
   createMonitor,
   definePolicy,
   detectionTime,
@@ -15,6 +14,7 @@ import {
   presets,
   schedulerInfo,
 } from '@keepalive/core'
+import { channels } from '@keepalive/core/internal'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 const TICK = 10
