@@ -65,6 +65,7 @@ import {
   tickAfterMs,
   tickAtMs,
   tickDiff,
+  tickToMs,
   touchBoundMs,
   unlink,
   wrapTick,
@@ -366,10 +367,16 @@ function scheduleIdle(m: LivenessMonitor): void {
   link(m, wrapTick(seenTick(m) + tp.idleTicks - early))
 }
 
-/** The first tick at or after the upper bound of the last touch. */
+/**
+ * The tick the silent period counts from: the stored tick itself when its bound is within timer noise of
+ * it (the usual case: first probes exactly `idle` after it), else the first tick at or after the bound (a
+ * touch stored during a stall or an exactly stamped answer: never a probe sooner than `idle` after it).
+ */
 function seenTick(m: LivenessMonitor): number {
   const seen = m.seen
-  return seen === stamp ? seen : tickAfterMs(touchBoundMs(seen))
+  if (seen === stamp) return seen
+  const bound = touchBoundMs(seen)
+  return bound - tickToMs(seen) <= lateNoiseMs() ? seen : tickAfterMs(bound)
 }
 
 /** Answered: the next check is the first probe of a new silent period, whatever was planned while probing. */
@@ -395,12 +402,12 @@ function replan(m: LivenessMonitor): void {
 function expire(m: LivenessMonitor): void {
   const tp = m.tp
   const now = runTick
-  const bound = touchBoundMs(m.seen)
-  if (m.sent === 0 && tickDiff(now, tickAfterMs(bound)) < tp.idleTicks - tp.jitterTicks) {
-    // Touched since this check was planned (or during a stall): plan again from the touch's bound.
+  if (m.sent === 0 && tickDiff(now, seenTick(m)) < tp.idleTicks - tp.jitterTicks) {
+    // Touched since this check was planned (or during a stall): plan again from the touch.
     scheduleIdle(m)
     return
   }
+  const bound = touchBoundMs(m.seen)
   const deadline = wrapTick(tickAtMs(bound) + tp.deathTicks)
   if (tickDiff(now, deadline) >= 0) {
     if (m.sent === 0) {
