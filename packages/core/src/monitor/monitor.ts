@@ -50,6 +50,7 @@ import {
   link,
   MAX_TRACKED_TICKS,
   monotonicNow,
+  onSweepEnd,
   refreshStamp,
   release,
   runLateByMs,
@@ -413,7 +414,7 @@ function expire(m: LivenessMonitor): void {
     if (m.sent === 0) {
       publishStall(m)
       link(m, wrapTick(now + tp.intervalTicks))
-      sendProbe(m)
+      queueProbe(m)
       return
     }
     // The wheel counts whole ticks; the exact bound may be a fraction of a tick later: wait the difference.
@@ -443,8 +444,32 @@ function expire(m: LivenessMonitor): void {
   } else {
     link(m, deadline)
   }
-  sendProbe(m)
+  queueProbe(m)
 }
+
+/**
+ * Probes decided in this run, sent once every due monitor has been handled (`onSweepEnd`): deaths first,
+ * so a tick where thousands of probes and deaths coincide does not make the deaths wait for the writes.
+ * Each keeps the `due` it was linked with: if anything replanned or stopped it meanwhile, it is skipped.
+ */
+const probeQueue: LivenessMonitor[] = []
+const probeQueueDue: number[] = []
+
+function queueProbe(m: LivenessMonitor): void {
+  probeQueue.push(m)
+  probeQueueDue.push(m.due)
+}
+
+function sendQueuedProbes(): void {
+  for (let i = 0; i < probeQueue.length; i++) {
+    const m = probeQueue[i] as LivenessMonitor
+    if (m.sent >= 0 && m.prev !== null && m.due === probeQueueDue[i]) sendProbe(m)
+  }
+  probeQueue.length = 0
+  probeQueueDue.length = 0
+}
+
+onSweepEnd(sendQueuedProbes)
 
 function publishStall(m: LivenessMonitor): void {
   if (channels.monitorStall.hasSubscribers) {

@@ -97,6 +97,8 @@ let soonAt = Number.POSITIVE_INFINITY
 /** Verdicts waiting for the check phase (see `confirmAfterPoll`). */
 const confirming = new Slot()
 let immediate: ReturnType<typeof setImmediate> | undefined
+/** Called after each run has fired every due entry (see `onSweepEnd`). */
+let sweepEnd: () => void = () => {}
 /** Monotonic ms when the scheduler's own last piece of work (a run, a check) ended. */
 let busyUntil = 0
 
@@ -213,6 +215,15 @@ export function release(): void {
     clearTimeout(timer)
     timer = undefined
   }
+}
+
+/**
+ * Sets the function called at the end of each run, once every due entry has fired: monitors send the probes
+ * they decided on there, so that in a tick where thousands of probes and deaths fall together, every death
+ * is declared before the first probe is written.
+ */
+export function onSweepEnd(fn: () => void): void {
+  sweepEnd = fn
 }
 
 /** Links `entry` to fire at wrapped tick `due`. The entry must not be linked. */
@@ -381,6 +392,7 @@ function run(): void {
     try {
       refreshStamp(now)
       sweepSoon(current)
+      sweepEnd()
     } finally {
       busyUntil = monotonicNow()
       if (current === session && active > 0 && timer === undefined) arm()
@@ -400,6 +412,7 @@ function run(): void {
     for (let t = from; t <= tick && current === session; t++) {
       sweep((slots as Slot[])[t & SLOT_MASK] as Slot, current)
     }
+    sweepEnd()
   } finally {
     busyUntil = monotonicNow()
     if (current === session && active > 0 && timer === undefined) {
