@@ -412,7 +412,8 @@ function run(): void {
     for (let t = from; t <= tick && current === session; t++) {
       sweep((slots as Slot[])[t & SLOT_MASK] as Slot, current)
     }
-    sweepEnd()
+    // Deaths waiting for the check phase go first there too: the probes follow them (see `check`).
+    if (confirming.next === confirming) sweepEnd()
   } finally {
     busyUntil = monotonicNow()
     if (current === session && active > 0 && timer === undefined) {
@@ -422,25 +423,28 @@ function run(): void {
   }
 }
 
-/** The check phase after a late verdict: first what the poll phase read (answers unlink), then the rest. */
+/** The check phase after a late verdict: answers read by the poll phase have unlinked theirs; the rest die, then the run's probes go out. */
 function check(): void {
   immediate = undefined
-  if (confirming.next === confirming || active === 0) return
+  if (active === 0) return
   const now = monotonicNow()
   const current = session
   runNowMs = now
   refreshStamp(now)
-  moveToPending(confirming)
   try {
-    while (pending.next !== pending && current === session) {
-      const entry = pending.next
-      unlink(entry)
-      try {
-        entry.confirm()
-      } catch (error) {
-        process.nextTick(rethrow, error)
+    if (confirming.next !== confirming) {
+      moveToPending(confirming)
+      while (pending.next !== pending && current === session) {
+        const entry = pending.next
+        unlink(entry)
+        try {
+          entry.confirm()
+        } catch (error) {
+          process.nextTick(rethrow, error)
+        }
       }
     }
+    if (current === session) sweepEnd()
   } finally {
     busyUntil = monotonicNow()
   }
