@@ -3,6 +3,8 @@
 
 import { InvalidArgumentError } from '../errors.js'
 import { definePolicy } from '../policy.js'
+import { describeValue } from '../schema/describe-value.js'
+import { readFields } from '../schema/read-options.js'
 import type { PolicyLike } from '../types.js'
 import { human, MAX_TIMER_MS, perHour } from './common.js'
 import { type TcpSettings, tcpSettings } from './tcp.js'
@@ -50,7 +52,13 @@ const MAX_HEADER_LENGTH = 1024
  */
 export function parseKeepAliveHeader(value: unknown): KeepAliveHint | undefined {
   // node:http gives a string; some callers pass the raw array form.
-  const text = Array.isArray(value) ? value.find((v) => typeof v === 'string') : value
+  let text: unknown
+  try {
+    text = Array.isArray(value) ? value.find((v) => typeof v === 'string') : value
+  } catch {
+    // A revoked Proxy or a throwing getter in place of the header: no usable hint (this function never throws).
+    return undefined
+  }
   if (typeof text !== 'string') return undefined
   let timeoutMs: number | undefined
   let max: number | undefined
@@ -117,9 +125,14 @@ export interface HttpClientSettings {
  */
 export function httpClientSettings(
   policyLike: PolicyLike,
-  options: HttpClientSettingsOptions = {},
+  given: HttpClientSettingsOptions = {},
 ): HttpClientSettings {
   const policy = definePolicy(policyLike)
+  const options: HttpClientSettingsOptions = readFields(
+    'httpClientSettings',
+    given,
+    CLIENT_OPTIONS,
+  ) as HttpClientSettingsOptions
   const warnings: string[] = []
   const tcp = tcpSettings(policy)
   const bounds: { by: HttpIdleBound; ms: number }[] = [{ by: 'policy', ms: policy.idle }]
@@ -176,6 +189,9 @@ export function httpClientSettings(
   })
 }
 
+const CLIENT_OPTIONS = ['serverKeepAliveTimeout', 'pathIdleTimeout', 'keepAliveHint'] as const
+const SERVER_OPTIONS = ['pathIdleTimeout', 'clientIdleTimeout'] as const
+
 export interface HttpServerTimeoutsOptions {
   /** The shortest idle timeout on the path (a load balancer in front of the server), ms. */
   pathIdleTimeout?: number
@@ -203,9 +219,14 @@ export interface HttpServerTimeouts {
  */
 export function httpServerTimeouts(
   policyLike: PolicyLike,
-  options: HttpServerTimeoutsOptions = {},
+  given: HttpServerTimeoutsOptions = {},
 ): HttpServerTimeouts {
   const policy = definePolicy(policyLike)
+  const options: HttpServerTimeoutsOptions = readFields(
+    'httpServerTimeouts',
+    given,
+    SERVER_OPTIONS,
+  ) as HttpServerTimeoutsOptions
   const warnings: string[] = []
   const path = isDuration(options.pathIdleTimeout, 'pathIdleTimeout') ? options.pathIdleTimeout : undefined
   // Unless told otherwise, the clients are ours: they retire idle sockets after freeSocketTimeout.
@@ -244,7 +265,9 @@ export function httpServerTimeouts(
 function isDuration(ms: number | undefined, name: string): ms is number {
   if (ms === undefined) return false
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    throw new InvalidArgumentError(`${name} must be a non-negative number of milliseconds, got ${String(ms)}`)
+    throw new InvalidArgumentError(
+      `${name} must be a non-negative number of milliseconds, got ${describeValue(ms)}`,
+    )
   }
   return true
 }
