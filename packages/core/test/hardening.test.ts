@@ -254,7 +254,7 @@ describe('#9.14 the protocol functions take any PolicyLike', () => {
     ['mqttSettings', mqttSettings],
     ['sshSettings', sshSettings],
     ['httpClientSettings', (p: unknown) => httpClientSettings(p as never)],
-  ] as const)('%s("fast") equals %s(presets.fast), and garbage is KA_ERR_INVALID_POLICY', (_, fn) => {
+  ] as const)('%s: "fast" gives what presets.fast gives, and garbage is KA_ERR_INVALID_POLICY', (_, fn) => {
     expect(fn('fast' as never)).toEqual(fn(presets.fast as never))
     expect(fn({ preset: 'fast' } as never)).toEqual(fn(presets.fast as never))
     for (const garbage of ['fsat', 5, [], { idel: 1 }, throwingProxy({})]) {
