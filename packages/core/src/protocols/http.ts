@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../errors.js'
 import { definePolicy } from '../policy.js'
 import { describeValue } from '../schema/describe-value.js'
-import { readFields } from '../schema/read-options.js'
+import { copyOptions } from '../schema/read-options.js'
 import type { PolicyLike } from '../types.js'
 import { human, MAX_TIMER_MS, perHour } from './common.js'
 import { type TcpSettings, tcpSettings } from './tcp.js'
@@ -125,14 +125,11 @@ export interface HttpClientSettings {
  */
 export function httpClientSettings(
   policyLike: PolicyLike,
-  given: HttpClientSettingsOptions = {},
+  options: HttpClientSettingsOptions = {},
 ): HttpClientSettings {
   const policy = definePolicy(policyLike)
-  const options: HttpClientSettingsOptions = readFields(
-    'httpClientSettings',
-    given,
-    CLIENT_OPTIONS,
-  ) as HttpClientSettingsOptions
+  // Read once into a plain copy: a hostile object (a throwing getter, a Proxy) is an InvalidArgumentError here.
+  options = copyOptions('httpClientSettings', options)
   const warnings: string[] = []
   const tcp = tcpSettings(policy)
   const bounds: { by: HttpIdleBound; ms: number }[] = [{ by: 'policy', ms: policy.idle }]
@@ -189,9 +186,6 @@ export function httpClientSettings(
   })
 }
 
-const CLIENT_OPTIONS = ['serverKeepAliveTimeout', 'pathIdleTimeout', 'keepAliveHint'] as const
-const SERVER_OPTIONS = ['pathIdleTimeout', 'clientIdleTimeout'] as const
-
 export interface HttpServerTimeoutsOptions {
   /** The shortest idle timeout on the path (a load balancer in front of the server), ms. */
   pathIdleTimeout?: number
@@ -219,14 +213,11 @@ export interface HttpServerTimeouts {
  */
 export function httpServerTimeouts(
   policyLike: PolicyLike,
-  given: HttpServerTimeoutsOptions = {},
+  options: HttpServerTimeoutsOptions = {},
 ): HttpServerTimeouts {
   const policy = definePolicy(policyLike)
-  const options: HttpServerTimeoutsOptions = readFields(
-    'httpServerTimeouts',
-    given,
-    SERVER_OPTIONS,
-  ) as HttpServerTimeoutsOptions
+  // Read once into a plain copy: a hostile object (a throwing getter, a Proxy) is an InvalidArgumentError here.
+  options = copyOptions('httpServerTimeouts', options)
   const warnings: string[] = []
   const path = isDuration(options.pathIdleTimeout, 'pathIdleTimeout') ? options.pathIdleTimeout : undefined
   // Unless told otherwise, the clients are ours: they retire idle sockets after freeSocketTimeout.

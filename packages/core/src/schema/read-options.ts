@@ -59,24 +59,18 @@ export function readEnv(fn: string, env: unknown): Readonly<Record<string, strin
 }
 
 /**
- * Only the listed fields of `options` (undefined: none), read once; other keys are left alone (for functions
- * whose options other packages extend). A hostile object is still an InvalidArgumentError.
+ * A plain copy of the own enumerable fields of `options` (undefined: none), made once, for functions whose options
+ * other packages extend (so no key list here to fall behind). A hostile object is still an InvalidArgumentError.
  */
-export function readFields<Key extends string>(
-  fn: string,
-  options: unknown,
-  keys: readonly Key[],
-): Partial<Record<Key, unknown>> {
-  if (options === undefined) return {}
-  const snapshot: Partial<Record<Key, unknown>> = Object.create(null)
+export function copyOptions<T extends object>(fn: string, options: T | undefined): T {
+  if (options === undefined) return {} as T
   try {
     if (options === null || typeof options !== 'object') {
       throw new InvalidArgumentError(`${fn}: options must be an object, got ${describeValue(options)}`)
     }
-    for (const key of keys) snapshot[key] = (options as Record<string, unknown>)[key]
+    return Object.assign({}, options)
   } catch (cause) {
     if (cause instanceof InvalidArgumentError) throw cause
     throw new InvalidArgumentError(`${fn}: could not read the options (${describeValue(options)})`, { cause })
   }
-  return snapshot
 }
