@@ -7,7 +7,7 @@
  * process in its own namespace, on the same Node as this suite, so the Node 20 and 22 runs exercise the FFI path and
  * the Node 24 and 26 runs the native one.
  */
-import { describe, expect, it } from 'vitest'
+
 import {
   createNetnsLink,
   createRoutedLink,
@@ -17,7 +17,8 @@ import {
   type NetnsLink,
   type NodeProcess,
   spawnNode,
-} from '../../../test/harness/index.js'
+} from '@keepalive/test-harness'
+import { describe, expect, it } from 'vitest'
 // The harness's per-test cleanup (namespaces, processes, faults undone after each test, also on failure).
 import '../../../test/harness/vitest-setup.js'
 import { expectedMechanism } from './helpers.js'
