@@ -345,7 +345,9 @@ const nameProblems = once((): string[] => {
   }
   for (const file of readmes) {
     const content = text(file)
-    content.split('\n').forEach((line, index) => checkCalls(file, index + 1, line))
+    content.split('\n').forEach((line, index) => {
+      checkCalls(file, index + 1, line)
+    })
     for (const block of codeBlocks(file)) checkImports(file, block.line, block.body.join('\n'))
   }
   for (const file of codeFiles) {

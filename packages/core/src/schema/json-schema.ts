@@ -15,7 +15,8 @@ export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configFileSchema, { io: 'input', target: 'draft-2020-12' })
   const duration = (schema.$defs as Record<string, DurationDef> | undefined)?.Duration
   const text = duration?.anyOf.find((branch) => branch.type === 'string')
-  if (!duration || !text) throw new Error('json-schema: the zod schema no longer has a Duration string branch')
+  if (!duration || !text)
+    throw new Error('json-schema: the zod schema no longer has a Duration string branch')
   // zod publishes the parser's lexical grammar; the parser then also rejects zero, fractions of a millisecond and
   // units out of order, which a validator must know too, so the published pattern says all of it.
   text.pattern = STRICT_DURATION_PATTERN
@@ -36,11 +37,11 @@ interface DurationDef {
  */
 const FRACTION_DIGITS: Record<number, string> = {
   1: '0+',
-  1_000: String.raw`\d{1,3}0*`,
-  60_000: String.raw`\d{1,4}(?:[05]0*)?`,
-  3_600_000: String.raw`\d{1,5}(?:[05]0*|[27]50*)?`,
-  86_400_000: String.raw`\d{1,5}0*`,
-  604_800_000: String.raw`\d{1,5}0*`,
+  1000: String.raw`\d{1,3}0*`,
+  60000: String.raw`\d{1,4}(?:[05]0*)?`,
+  3600000: String.raw`\d{1,5}(?:[05]0*|[27]50*)?`,
+  86400000: String.raw`\d{1,5}0*`,
+  604800000: String.raw`\d{1,5}0*`,
 }
 
 /** Unit words by size, largest unit first (the order the parser requires); words the parser cannot size are left out. */
