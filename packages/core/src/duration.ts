@@ -18,7 +18,7 @@ import { describeValue } from './schema/describe-value.js'
 export const MAX_DURATION_MS = 2 ** 31 - 1
 
 /** The unit words accepted in duration strings, each with the unit parse-duration gives it. */
-const UNIT_WORDS = [
+export const UNIT_WORDS = [
   'ms',
   'msec',
   'msecs',
@@ -118,7 +118,7 @@ function unitsDescend(value: string): boolean {
 }
 
 /** The unit's length in ms, taken from parse-duration's own table so both always agree. */
-function unitSize(word: string): number {
+export function unitSize(word: string): number {
   const table = parse.unit
   const size = table[word] ?? (word.endsWith('s') ? table[word.slice(0, -1)] : undefined)
   // Unreachable for words in UNIT_WORDS; NaN makes unitsDescend fail closed if the table ever changes.
