@@ -26,7 +26,8 @@ import {
   ProbeFailedError,
   ProbeTimeoutError,
 } from '../errors.js'
-import { definePolicy } from '../policy.js'
+import { detectionTimeOf } from '../policy.js'
+import { memoizeByPolicy } from '../policy-memo.js'
 import { describeValue } from '../schema/describe-value.js'
 import { didYouMean } from '../schema/suggest.js'
 import type { Policy, PolicyLike } from '../types.js'
@@ -643,7 +644,7 @@ class TickPolicy {
     readonly tickMs: number,
     readonly key: string,
   ) {
-    this.detectionMs = policy.idle + policy.interval * policy.probes
+    this.detectionMs = detectionTimeOf(policy)
     this.deathTicks = Math.max(1, Math.ceil(this.detectionMs / tickMs))
     this.idleTicks = Math.max(1, Math.ceil(policy.idle / tickMs))
     this.jitterTicks = Math.floor((policy.idle * policy.jitter) / tickMs)
@@ -653,23 +654,18 @@ class TickPolicy {
   }
 }
 
-/** Tick policies in use, by value. */
+/** Tick policies in use, by value: an entry is shared by every monitor whose policy has the same numbers. */
 const byKey = new Map<string, TickPolicy>()
-/** Frozen inputs seen before (Policy objects, presets): a million monitors on one policy convert it once. */
-const byObject = new WeakMap<object, TickPolicy>()
+/** The validated policy and its value key, computed once per Policy object (core's one per-policy cache). */
+const policyKey = memoizeByPolicy((policy) => ({
+  policy,
+  key: `${policy.idle}/${policy.interval}/${policy.probes}/${policy.jitter}`,
+}))
 
 function tickPolicyFor(input: PolicyLike): TickPolicy {
   const tickMs = currentTickMs()
-  const frozen = isFrozenObject(input)
-  if (frozen) {
-    const cached = byObject.get(input)
-    if (cached !== undefined && cached.tickMs === tickMs) {
-      if (cached.users === 0) byKey.set(cached.key, cached)
-      return cached
-    }
-  }
-  const policy = definePolicy(input)
-  const key = `${policy.idle}/${policy.interval}/${policy.probes}/${policy.jitter}/${tickMs}`
+  const { policy, key: policyValues } = policyKey(input)
+  const key = `${policyValues}/${tickMs}`
   let tickPolicy = byKey.get(key)
   if (tickPolicy === undefined) {
     tickPolicy = new TickPolicy(policy, tickMs, key)
@@ -683,23 +679,9 @@ function tickPolicyFor(input: PolicyLike): TickPolicy {
     extendHorizon(tickPolicy.deathTicks)
     byKey.set(key, tickPolicy)
   }
-  if (frozen) byObject.set(input, tickPolicy)
   return tickPolicy
 }
 
 function releaseTickPolicy(tp: TickPolicy): void {
   if (--tp.users === 0 && byKey.get(tp.key) === tp) byKey.delete(tp.key)
-}
-
-/**
- * Object.isFrozen runs a Proxy's traps, before definePolicy's guard: a trap that throws means "not
- * cached", and definePolicy then reports the input as an InvalidPolicyError (or accepts it, if it reads).
- */
-function isFrozenObject(input: unknown): input is object {
-  if (typeof input !== 'object' || input === null) return false
-  try {
-    return Object.isFrozen(input)
-  } catch {
-    return false
-  }
 }
