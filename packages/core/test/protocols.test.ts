@@ -130,7 +130,6 @@ describe('tcpPlatformValues', () => {
       { name: 'TCP_KEEPCNT', level: 6, option: 6, value: 3, unit: 'count' },
       { name: 'TCP_USER_TIMEOUT', level: 6, option: 18, value: 60_000, unit: 'milliseconds' },
     ])
-    expect(v?.fallback).toBeNull()
     expect(v?.warnings).toEqual([])
     expect(tcpPlatformOptions.android).toBe(tcpPlatformOptions.linux)
   })
@@ -146,7 +145,7 @@ describe('tcpPlatformValues', () => {
     ])
   })
 
-  test('win32: per-option seconds, TCP_MAXRT in seconds, SIO_KEEPALIVE_VALS fallback with its fixed count', () => {
+  test('win32: per-option seconds, TCP_MAXRT in seconds', () => {
     const v = tcpPlatformValues(balanced, 'win32')
     expect(v?.sockopts.map((s) => [s.name, s.option, s.value])).toEqual([
       ['SO_KEEPALIVE', 0x8, 1],
@@ -155,15 +154,6 @@ describe('tcpPlatformValues', () => {
       ['TCP_KEEPCNT', 16, 3],
       ['TCP_MAXRT', 5, 60],
     ])
-    // 10 fixed probes in the 30 s the settings probe for: 3 s apart, still 60 s in all.
-    expect(v?.fallback).toEqual({
-      name: 'SIO_KEEPALIVE_VALS',
-      ioctl: 0x98000004,
-      onoff: 1,
-      keepalivetime: 30_000,
-      keepaliveinterval: 3_000,
-      detectionTime: 60_000,
-    })
   })
 
   test('freebsd: no user timeout, and a warning saying so', () => {
