@@ -78,9 +78,10 @@ describe('every valid policy', () => {
         const t = tcpSettings(p)
         const v = tcpPlatformValues(t, platform)
         expect(v).not.toBeNull()
-        for (const s of v?.sockopts ?? []) expect(isInt(s.value, 0, 2 ** 32 - 1)).toBe(true)
-        const user = v?.sockopts[4]
-        if (user !== undefined) {
+        const calls = v === null ? [] : [v.keepalive, v.idle, v.interval, v.count, v.userTimeout]
+        for (const s of calls) if (s !== null) expect(isInt(s.value, 0, 2 ** 32 - 1)).toBe(true)
+        const user = v?.userTimeout
+        if (user) {
           const ms = user.unit === 'seconds' ? user.value * 1000 : user.value
           expect(ms).toBeLessThanOrEqual(t.userTimeoutMs)
         }

@@ -11,6 +11,8 @@ import { resolveTcp, type TcpTarget } from './kernel.js'
 import {
   type ApplyTcpKeepaliveOptions,
   chooseMechanism,
+  type KeepalivePlan,
+  keepalivePlan,
   type MechanismChoice,
   type MechanismOptions,
   mechanismOptions,
@@ -19,8 +21,8 @@ import {
 
 type ConnectedTarget = Extract<TcpTarget, { state: 'connected' }>
 
-/** core's tcpSettings for any PolicyLike, computed once per policy; throws InvalidPolicyError, whatever the input. */
-const settingsFor = memoizeByPolicy(tcpSettings)
+/** What a policy asks of TCP here (any PolicyLike), computed once per policy; throws InvalidPolicyError, whatever the input. */
+const planFor = memoizeByPolicy((policy) => keepalivePlan(tcpSettings(policy)))
 
 /**
  * Applies a keepalive policy to a TCP socket (net.Socket or tls.TLSSocket; client, accepted or TLS) and returns what the
@@ -33,26 +35,32 @@ export function applyTcpKeepalive(
   policy?: PolicyLike,
   options?: ApplyTcpKeepaliveOptions,
 ): TcpKeepaliveReport {
-  return applySettings(socket, settingsFor(policy), options)
+  return applyPlan(socket, planFor(policy), options)
 }
 
-/**
- * applyTcpKeepalive with the settings already computed (also the seam for tests with hand-made numbers).
- * `onApplied` is called synchronously with the final report (or null), before the socket's other 'connect' listeners.
- */
+/** applyTcpKeepalive with hand-made settings: the seam for tests of the mechanisms with exact numbers. */
 export function applySettings(
   socket: net.Socket,
   settings: TcpSettings,
+  options?: ApplyTcpKeepaliveOptions,
+): TcpKeepaliveReport {
+  return applyPlan(socket, keepalivePlan(settings), options)
+}
+
+/** `onApplied` is called synchronously with the final report (or null), before the socket's other 'connect' listeners. */
+function applyPlan(
+  socket: net.Socket,
+  plan: KeepalivePlan,
   options: ApplyTcpKeepaliveOptions | undefined,
   onApplied?: (report: TcpKeepaliveReport | null) => void,
 ): TcpKeepaliveReport {
   const resolved = mechanismOptions(options)
   const target = resolveTcp(socket, 'applyTcpKeepalive')
-  const choice = chooseMechanism(resolved)
+  const choice = chooseMechanism(resolved, plan)
   if (target.state === 'pending') {
-    return applyAtConnect(socket, target.emitter, settings, resolved, choice.mechanism, onApplied)
+    return applyAtConnect(socket, target.emitter, plan, resolved, choice.mechanism, onApplied)
   }
-  const report = applyToConnected(socket, target, settings, resolved, choice)
+  const report = applyToConnected(socket, target, plan, resolved, choice)
   onApplied?.(report)
   return report
 }
@@ -64,7 +72,7 @@ export function applySettings(
 function applyAtConnect(
   socket: net.Socket,
   emitter: net.Socket,
-  settings: TcpSettings,
+  plan: KeepalivePlan,
   options: MechanismOptions,
   predicted: TcpKeepaliveReport['mechanism'],
   onApplied: ((report: TcpKeepaliveReport | null) => void) | undefined,
@@ -80,7 +88,7 @@ function applyAtConnect(
       // Resolved again: a fresh net.Socket may have connected to a path (not TCP), and the native verdict may be in.
       const target = resolveTcp(socket, 'applyTcpKeepalive')
       if (target.state === 'connected')
-        report = applyToConnected(socket, target, settings, options, chooseMechanism(options))
+        report = applyToConnected(socket, target, plan, options, chooseMechanism(options, plan))
     } catch (error) {
       // A throw inside a 'connect' listener would crash the process: report it instead.
       warn(socket, `keepalive not applied at connect: ${(error as Error).message}`)
@@ -95,20 +103,20 @@ function applyAtConnect(
   }
   emitter.once('connect', onConnect)
   emitter.once('close', onClose)
-  return pendingReport(socket, settings, predicted, options.userTimeout, ready)
+  return pendingReport(socket, plan.settings, predicted, options.userTimeout, ready)
 }
 
 /** A connected socket: set by the chosen mechanism, read back, and report every difference. */
 function applyToConnected(
   socket: net.Socket,
   target: ConnectedTarget,
-  settings: TcpSettings,
+  plan: KeepalivePlan,
   options: MechanismOptions,
   choice: MechanismChoice,
 ): TcpKeepaliveReport {
-  const warnings: string[] = [...settings.warnings]
-  const result = setKeepalive(target.fd, target.nodeSocket, settings, options, choice, warnings)
-  return appliedReport(socket, settings, result, warnings)
+  const warnings: string[] = [...plan.settings.warnings]
+  const result = setKeepalive(target.fd, target.nodeSocket, plan, options, choice, warnings)
+  return appliedReport(socket, plan.settings, result, warnings)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -132,11 +140,11 @@ export type ServerOptions = net.ServerOpts & KeepaliveSocketOptions
  */
 export function connect(options: ConnectOptions, connectListener?: () => void): net.Socket {
   const { keepalive, keepaliveOptions, ...netOptions } = options
-  const settings = settingsFor(keepalive)
-  chooseMechanism(mechanismOptions(keepaliveOptions))
+  const plan = planFor(keepalive)
+  chooseMechanism(mechanismOptions(keepaliveOptions), plan)
   const socket = net.connect(netOptions)
   try {
-    applySettings(socket, settings, keepaliveOptions, (report) => socket.emit('keepalive', report))
+    applyPlan(socket, plan, keepaliveOptions, (report) => socket.emit('keepalive', report))
   } catch (error) {
     // The caller gets no socket: one left connecting would leak, and its 'error' would have no listener.
     socket.destroy()
@@ -157,14 +165,14 @@ export function createServer(
   connectionListener?: (socket: net.Socket) => void,
 ): net.Server {
   const { keepalive, keepaliveOptions, ...netOptions } = options ?? {}
-  const settings = settingsFor(keepalive)
-  chooseMechanism(mechanismOptions(keepaliveOptions))
+  const plan = planFor(keepalive)
+  chooseMechanism(mechanismOptions(keepaliveOptions), plan)
   const server = net.createServer(netOptions)
   // Registered first, so it runs before the user's 'connection' listeners.
   server.on('connection', (socket: net.Socket) => {
     let report: TcpKeepaliveReport | null = null
     try {
-      report = applySettings(socket, settings, keepaliveOptions)
+      report = applyPlan(socket, plan, keepaliveOptions)
     } catch (error) {
       // E.g. an accepted socket the peer already reset: nothing to apply, and no reason to crash the server.
       warn(socket, `keepalive not applied to an accepted socket: ${(error as Error).message}`)

@@ -7,14 +7,11 @@
 import { createRequire } from 'node:module'
 import { Socket } from 'node:net'
 import { constants as osConstants } from 'node:os'
-import type { TcpSettings } from '@keepalive/core'
 import {
   type TcpOptionUnit,
   type TcpPlatformOptions,
   type TcpSockoptSpec,
-  type TcpSockoptValue,
   tcpPlatformOptions,
-  tcpPlatformValues,
 } from '@keepalive/core/internal'
 import { TcpNotTcpError, TcpSocketClosedError } from './errors.js'
 
@@ -233,38 +230,7 @@ export function describeErrno(errno: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The values: what to pass for given settings (core's arithmetic), and what the kernel holds (the read-back).
-
-/** core's setsockopt calls for one socket, by role. */
-export interface SockoptCalls {
-  readonly keepalive: TcpSockoptValue
-  readonly idle: TcpSockoptValue
-  readonly interval: TcpSockoptValue
-  readonly count: TcpSockoptValue
-  /** null where the platform has no user timeout (FreeBSD). */
-  readonly userTimeout: TcpSockoptValue | null
-}
-
-// Settings are cached per policy, so the calls for one policy are computed once per process.
-const cache = new WeakMap<TcpSettings, SockoptCalls>()
-
-/** The calls for `settings` on the platform the kernel binding was loaded for. */
-export function sockoptCalls(kernel: Kernel, settings: TcpSettings): SockoptCalls {
-  let calls = cache.get(settings)
-  if (calls === undefined) {
-    const values = tcpPlatformValues(settings, kernel.platform)
-    if (values === null)
-      throw new Error(`unreachable: no socket option table for platform '${kernel.platform}'`)
-    // core lists them in this order: SO_KEEPALIVE, idle, interval, count, then the user timeout where there is one.
-    const [keepalive, idle, interval, count, userTimeout] = values.sockopts
-    if (!keepalive || !idle || !interval || !count) {
-      throw new Error(`unreachable: core's tcpPlatformValues returned ${values.sockopts.length} calls`)
-    }
-    calls = { keepalive, idle, interval, count, userTimeout: userTimeout ?? null }
-    cache.set(settings, calls)
-  }
-  return calls
-}
+// The read-back: what the kernel holds.
 
 /** What the kernel holds for a socket, in milliseconds and a count. */
 export interface TcpKeepaliveValues {

@@ -6,7 +6,7 @@
  */
 import { Socket } from 'node:net'
 import type { TcpSettings } from '@keepalive/core'
-import type { TcpSockoptValue } from '@keepalive/core/internal'
+import { type TcpPlatformValues, type TcpSockoptValue, tcpPlatformValues } from '@keepalive/core/internal'
 import { TcpUnsupportedError } from './errors.js'
 import {
   describeErrno,
@@ -15,7 +15,6 @@ import {
   kernelUnavailableReason,
   loadKernel,
   readValues,
-  sockoptCalls,
   type TcpKeepaliveValues,
 } from './kernel.js'
 
@@ -49,20 +48,41 @@ export function mechanismOptions(options: ApplyTcpKeepaliveOptions | undefined):
   }
 }
 
+/**
+ * What one policy asks of TCP: core's settings, and core's setsockopt values for them on this platform (null where
+ * core has no option table). Computed once per policy (apply.ts memoizes it with core's memoizeByPolicy).
+ */
+export interface KeepalivePlan {
+  readonly settings: TcpSettings
+  readonly calls: TcpPlatformValues | null
+}
+
+export function keepalivePlan(settings: TcpSettings): KeepalivePlan {
+  return { settings, calls: tcpPlatformValues(settings, process.platform) }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The choice.
 
-/** The mechanism for a socket, and the kernel binding when the options allow it and koffi loads. */
+/** The kernel binding with core's values for this platform: what the FFI needs to set anything. */
+interface Ffi {
+  readonly kernel: Kernel
+  readonly calls: TcpPlatformValues
+}
+
+/** The mechanism for a socket, and the FFI when the options allow it and koffi loads. */
 export type MechanismChoice =
-  | { readonly mechanism: 'ffi'; readonly kernel: Kernel }
-  | { readonly mechanism: 'native' | 'partial'; readonly kernel: Kernel | undefined }
+  | { readonly mechanism: 'ffi'; readonly ffi: Ffi }
+  | { readonly mechanism: 'native' | 'partial'; readonly ffi: Ffi | undefined }
 
 /**
  * The best mechanism this Node and platform have, or the forced one. Throws TcpUnsupportedError for a forced
  * mechanism that cannot work: the caller's mistake is reported at once, not at 'connect'.
  */
-export function chooseMechanism(options: MechanismOptions): MechanismChoice {
+export function chooseMechanism(options: MechanismOptions, plan: KeepalivePlan): MechanismChoice {
   const kernel = options.ffi ? loadKernel() : undefined
+  // The binding is loaded only where core has this platform's table, so `calls` is there whenever `kernel` is.
+  const ffi = kernel && plan.calls ? { kernel, calls: plan.calls } : undefined
   switch (options.mechanism) {
     case 'native':
       if (!nativeKeepaliveLikely()) {
@@ -70,19 +90,19 @@ export function chooseMechanism(options: MechanismOptions): MechanismChoice {
           `mechanism 'native' needs Node's setKeepAlive(enable, idle, interval, count) (Node 24.21+ or 26.4+); this is Node ${process.version}`,
         )
       }
-      return { mechanism: 'native', kernel }
+      return { mechanism: 'native', ffi }
     case 'ffi':
-      if (kernel === undefined) {
+      if (ffi === undefined) {
         throw new TcpUnsupportedError(
           `mechanism 'ffi' is not available: ${options.ffi ? kernelUnavailableReason() : 'disabled by the ffi option'}`,
         )
       }
-      return { mechanism: 'ffi', kernel }
+      return { mechanism: 'ffi', ffi }
     case 'partial':
-      return { mechanism: 'partial', kernel }
+      return { mechanism: 'partial', ffi }
     default:
-      if (nativeKeepaliveLikely()) return { mechanism: 'native', kernel }
-      return kernel === undefined ? { mechanism: 'partial', kernel } : { mechanism: 'ffi', kernel }
+      if (nativeKeepaliveLikely()) return { mechanism: 'native', ffi }
+      return ffi === undefined ? { mechanism: 'partial', ffi } : { mechanism: 'ffi', ffi }
   }
 }
 
@@ -109,18 +129,19 @@ export interface MechanismResult {
 export function setKeepalive(
   fd: number,
   nodeSocket: Socket,
-  settings: TcpSettings,
+  { settings }: KeepalivePlan,
   options: MechanismOptions,
   choice: MechanismChoice,
   warnings: string[],
 ): MechanismResult {
-  const kernel = choice.kernel
+  const ffi = choice.ffi
+  const kernel = ffi?.kernel
   let mechanism: TcpKeepaliveMechanism = choice.mechanism
   if (choice.mechanism === 'native') {
     setNative(nodeSocket, settings)
-    if (kernel && options.userTimeout) setUserTimeoutFfi(kernel, fd, settings, warnings)
+    if (ffi && options.userTimeout) setUserTimeoutFfi(ffi, fd, warnings)
   } else if (choice.mechanism === 'ffi') {
-    if (!setAllFfi(choice.kernel, fd, settings, options.userTimeout, warnings)) {
+    if (!setAllFfi(choice.ffi, fd, options.userTimeout, warnings)) {
       mechanism = 'partial'
       warnings.push('fell back to partial: setsockopt(SO_KEEPALIVE) failed')
     }
@@ -136,16 +157,16 @@ export function setKeepalive(
     }
   }
 
-  if (mechanism === 'native' && kernel && typeof values !== 'string') {
+  if (mechanism === 'native' && ffi && typeof values !== 'string') {
     const matches = values.interval === settings.intervalSeconds * 1000 && values.probes === settings.probes
     // Only values the kernel accepts can prove or refute that Node set them.
-    if (withinPlatformLimits(kernel, settings)) recordNativeVerdict(matches)
+    if (withinPlatformLimits(ffi.kernel, settings)) recordNativeVerdict(matches)
     if (!matches || values.idle !== settings.idleSeconds * 1000 || !values.enabled) {
       // Node did not set everything (an older Node, or its cache skipped a call after someone changed the socket
       // behind its back): set it by FFI, which reports errno for anything the kernel refuses.
-      setAllFfi(kernel, fd, settings, false, warnings)
+      setAllFfi(ffi, fd, false, warnings)
       mechanism = 'ffi'
-      const reread = readValues(kernel, fd)
+      const reread = readValues(ffi.kernel, fd)
       values = typeof reread === 'string' ? whyNoFfi(options) : reread
     }
   }
@@ -154,7 +175,7 @@ export function setKeepalive(
   else if (options.userTimeout && !kernel && settings.userTimeoutMs > 0) {
     warnings.push(`TCP_USER_TIMEOUT not set (${whyNoFfi(options)}): ${WITHOUT_USER_TIMEOUT}`)
   }
-  const userTimeout = options.userTimeout && kernel ? expectedUserTimeout(kernel, settings) : undefined
+  const userTimeout = options.userTimeout && ffi ? expectedUserTimeout(ffi) : undefined
   return { mechanism, values, userTimeout }
 }
 
@@ -211,35 +232,29 @@ function withinPlatformLimits(kernel: Kernel, settings: TcpSettings): boolean {
 // ffi: setsockopt with core's numbers and values. Failures are warnings with errno.
 
 /** SO_KEEPALIVE, idle, interval, count and (optionally) the user timeout. False if keepalive could not even be enabled. */
-function setAllFfi(
-  kernel: Kernel,
-  fd: number,
-  settings: TcpSettings,
-  userTimeout: boolean,
-  warnings: string[],
-): boolean {
-  const calls = sockoptCalls(kernel, settings)
-  if (!setOne(kernel, fd, calls.keepalive, warnings)) return false
-  setOne(kernel, fd, calls.idle, warnings)
-  setOne(kernel, fd, calls.interval, warnings)
-  setOne(kernel, fd, calls.count, warnings)
-  if (userTimeout) setUserTimeoutFfi(kernel, fd, settings, warnings)
+function setAllFfi(ffi: Ffi, fd: number, userTimeout: boolean, warnings: string[]): boolean {
+  const { calls } = ffi
+  if (!setOne(ffi.kernel, fd, calls.keepalive, warnings)) return false
+  setOne(ffi.kernel, fd, calls.idle, warnings)
+  setOne(ffi.kernel, fd, calls.interval, warnings)
+  setOne(ffi.kernel, fd, calls.count, warnings)
+  if (userTimeout) setUserTimeoutFfi(ffi, fd, warnings)
   return true
 }
 
 /** TCP_USER_TIMEOUT (TCP_RXT_CONNDROPTIME on macOS), in the platform's unit. */
-function setUserTimeoutFfi(kernel: Kernel, fd: number, settings: TcpSettings, warnings: string[]): void {
-  const call = sockoptCalls(kernel, settings).userTimeout
+function setUserTimeoutFfi(ffi: Ffi, fd: number, warnings: string[]): void {
+  const call = ffi.calls.userTimeout
   if (call === null) {
-    warnings.push(`TCP_USER_TIMEOUT not set: ${kernel.platform} has no such option`)
+    warnings.push(`TCP_USER_TIMEOUT not set: ${ffi.kernel.platform} has no such option`)
     return
   }
-  setOne(kernel, fd, call, warnings)
+  setOne(ffi.kernel, fd, call, warnings)
 }
 
 /** The user timeout the kernel should hold once set, in ms (undefined where the platform has none). */
-function expectedUserTimeout(kernel: Kernel, settings: TcpSettings): number | undefined {
-  const call = sockoptCalls(kernel, settings).userTimeout
+function expectedUserTimeout(ffi: Ffi): number | undefined {
+  const call = ffi.calls.userTimeout
   return call === null ? undefined : inReportUnits(call.value, call.unit)
 }
 

@@ -245,11 +245,16 @@ export interface TcpSockoptValue {
   readonly unit: TcpOptionUnit
 }
 
-/** What to pass on one platform for given settings. */
+/** What to pass on one platform for given settings: one setsockopt call per role, as in `TcpPlatformOptions`. */
 export interface TcpPlatformValues {
   readonly platform: string
-  /** In order: SO_KEEPALIVE, idle, interval, count, then the user timeout where the platform has one. */
-  readonly sockopts: readonly TcpSockoptValue[]
+  /** SO_KEEPALIVE on (1). */
+  readonly keepalive: TcpSockoptValue
+  readonly idle: TcpSockoptValue
+  readonly interval: TcpSockoptValue
+  readonly count: TcpSockoptValue
+  /** null where the platform has no user timeout (FreeBSD). */
+  readonly userTimeout: TcpSockoptValue | null
   readonly warnings: readonly string[]
 }
 
@@ -273,15 +278,10 @@ export function tcpPlatformValues(
       unit: s.unit,
     })
 
-  const sockopts: TcpSockoptValue[] = [
-    sockopt(spec.keepalive, 1),
-    sockopt(spec.idle, settings.idleSeconds),
-    sockopt(spec.interval, settings.intervalSeconds),
-    sockopt(spec.count, settings.probes),
-  ]
   if (spec.count.max < settings.probes) {
     warnings.push(`${spec.count.name} is at most ${spec.count.max} on ${platform}: capped (detects earlier).`)
   }
+  let userTimeout: TcpSockoptValue | null = null
   if (spec.userTimeout === null) {
     warnings.push(
       `${platform} has no TCP_USER_TIMEOUT: a dead peer with unacknowledged data in flight is found only by retransmission timeouts.`,
@@ -291,12 +291,16 @@ export function tcpPlatformValues(
       spec.userTimeout.unit === 'seconds'
         ? Math.max(1, Math.floor(settings.userTimeoutMs / 1000))
         : settings.userTimeoutMs
-    sockopts.push(sockopt(spec.userTimeout, value))
+    userTimeout = sockopt(spec.userTimeout, value)
   }
 
   return Object.freeze({
     platform,
-    sockopts: Object.freeze(sockopts),
+    keepalive: sockopt(spec.keepalive, 1),
+    idle: sockopt(spec.idle, settings.idleSeconds),
+    interval: sockopt(spec.interval, settings.intervalSeconds),
+    count: sockopt(spec.count, settings.probes),
+    userTimeout,
     warnings: Object.freeze(warnings),
   })
 }
