@@ -196,12 +196,10 @@ function bind(): Kernel {
     throw new Error(`the optional dependency koffi could not be loaded (${(error as Error).message})`)
   }
   const lib = koffi.load(library)
-  const setsockopt = lib.func(
-    'int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)',
-  )
-  const getsockopt = lib.func(
-    'int getsockopt(int fd, int level, int optname, _Out_ void *optval, _Inout_ uint32_t *optlen)',
-  )
+  // Plain pointers, also for getsockopt's outputs: koffi passes a Buffer by address, so the kernel writes straight
+  // into it. `_Out_`/`_Inout_` would make koffi copy each argument in and out, for no gain with a Buffer.
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)')
+  const getsockopt = lib.func('int getsockopt(int fd, int level, int optname, void *optval, uint32_t *optlen)')
   // One value buffer and one length buffer, reused: calls are synchronous, so nothing can interleave.
   const value = Buffer.alloc(4)
   const length = Buffer.alloc(4)
