@@ -18,3 +18,6 @@ export type {
 } from './protocols/tcp.js'
 // Socket options per platform: numbers, units and limits for setsockopt and the read-back.
 export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tcp.js'
+// Error messages that name what was received (`got "bogus"`), and the closest allowed name to a typo.
+export { describeValue } from './schema/describe-value.js'
+export { didYouMean } from './schema/suggest.js'

@@ -4,8 +4,8 @@
  * (no 'data' listener, no wrapped write); what the kernel then holds is read back into the report.
  */
 import net from 'node:net'
-import { type PolicyLike, type TcpSettings, tcpSettings } from '@keepalive/core'
-import { memoizeByPolicy } from '@keepalive/core/internal'
+import { InvalidArgumentError, type PolicyLike, type TcpSettings, tcpSettings } from '@keepalive/core'
+import { describeValue, memoizeByPolicy } from '@keepalive/core/internal'
 import { appliedReport, pendingReport, type TcpKeepaliveReport, warn } from './diagnostics.js'
 import { resolveTcp, type TcpTarget } from './kernel.js'
 import {
@@ -35,7 +35,8 @@ export function applyTcpKeepalive(
   policy?: PolicyLike,
   options?: ApplyTcpKeepaliveOptions,
 ): TcpKeepaliveReport {
-  return applyPlan(socket, planFor(policy), options)
+  const plan = planFor(policy)
+  return applyPlan(socket, plan, mechanismOptions(options, 'applyTcpKeepalive: options'))
 }
 
 /** applyTcpKeepalive with hand-made settings: the seam for tests of the mechanisms with exact numbers. */
@@ -44,17 +45,16 @@ export function applySettings(
   settings: TcpSettings,
   options?: ApplyTcpKeepaliveOptions,
 ): TcpKeepaliveReport {
-  return applyPlan(socket, keepalivePlan(settings), options)
+  return applyPlan(socket, keepalivePlan(settings), mechanismOptions(options, 'applyTcpKeepalive: options'))
 }
 
 /** `onApplied` is called synchronously with the final report (or null), before the socket's other 'connect' listeners. */
 function applyPlan(
   socket: net.Socket,
   plan: KeepalivePlan,
-  options: ApplyTcpKeepaliveOptions | undefined,
+  resolved: MechanismOptions,
   onApplied?: (report: TcpKeepaliveReport | null) => void,
 ): TcpKeepaliveReport {
-  const resolved = mechanismOptions(options)
   const target = resolveTcp(socket, 'applyTcpKeepalive')
   const choice = chooseMechanism(resolved, plan)
   if (target.state === 'pending') {
@@ -135,16 +135,19 @@ export type ServerOptions = net.ServerOpts & KeepaliveSocketOptions
 /**
  * Like `net.connect(options, connectListener)`, with the keepalive policy applied when the socket connects, before
  * `connectListener` runs. The socket emits `'keepalive'` with the report (or null if it closed before connecting).
- * The policy and a forced mechanism are checked first: InvalidPolicyError or TcpUnsupportedError is thrown before
- * any connection is attempted. Whatever else throws (e.g. a `path`: not TCP) destroys the socket first.
+ * Everything is checked before any connection is attempted: InvalidPolicyError, InvalidArgumentError (options that
+ * are not an object, bad keepaliveOptions, or options net.connect refuses) or TcpUnsupportedError. Whatever throws
+ * later (e.g. a `path`: not TCP) destroys the socket first.
  */
 export function connect(options: ConnectOptions, connectListener?: () => void): net.Socket {
-  const { keepalive, keepaliveOptions, ...netOptions } = options
-  const plan = planFor(keepalive)
-  chooseMechanism(mechanismOptions(keepaliveOptions), plan)
-  const socket = net.connect(netOptions)
+  const { keepalive, keepaliveOptions, netOptions } = splitOptions(options, 'connect', false)
+  checkListener(connectListener, 'connect: connectListener')
+  const plan = planFor(keepalive as PolicyLike)
+  const resolved = mechanismOptions(keepaliveOptions, 'connect: keepaliveOptions')
+  chooseMechanism(resolved, plan)
+  const socket = fromNet('connect', () => net.connect(netOptions as net.NetConnectOpts))
   try {
-    applyPlan(socket, plan, keepaliveOptions, (report) => socket.emit('keepalive', report))
+    applyPlan(socket, plan, resolved, (report) => socket.emit('keepalive', report))
   } catch (error) {
     // The caller gets no socket: one left connecting would leak, and its 'error' would have no listener.
     socket.destroy()
@@ -155,30 +158,101 @@ export function connect(options: ConnectOptions, connectListener?: () => void): 
 }
 
 /**
- * Like `net.createServer(options, connectionListener)`, with the keepalive policy applied to every accepted socket
- * before any 'connection' listener sees it. The server emits `'keepalive'` with `(report, socket)` for each.
- * A socket the policy cannot be applied to is not dropped: the error becomes the server's 'keepalive' report null
- * and a `keepalive:tcp:warning`. An invalid policy or an unavailable forced mechanism throws here, at creation.
+ * Like `net.createServer(options, connectionListener)` (or `createServer(connectionListener)`), with the keepalive
+ * policy applied to every accepted socket before any 'connection' listener sees it. The server emits `'keepalive'`
+ * with `(report, socket)` for each. A socket the policy cannot be applied to is not dropped: the error becomes the
+ * server's 'keepalive' report null and a `keepalive:tcp:warning`. Bad options or policy throw here, at creation.
  */
+export function createServer(connectionListener?: (socket: net.Socket) => void): net.Server
 export function createServer(
   options?: ServerOptions,
   connectionListener?: (socket: net.Socket) => void,
+): net.Server
+export function createServer(
+  optionsOrListener?: ServerOptions | ((socket: net.Socket) => void),
+  connectionListener?: (socket: net.Socket) => void,
 ): net.Server {
-  const { keepalive, keepaliveOptions, ...netOptions } = options ?? {}
-  const plan = planFor(keepalive)
-  chooseMechanism(mechanismOptions(keepaliveOptions), plan)
-  const server = net.createServer(netOptions)
+  let options: unknown = optionsOrListener
+  let listener = connectionListener
+  if (typeof optionsOrListener === 'function') {
+    // net.createServer's one-argument form.
+    if (connectionListener !== undefined) {
+      throw new InvalidArgumentError(
+        `createServer: the first argument is a listener, so the second must be omitted, got ${describeValue(connectionListener)}`,
+      )
+    }
+    options = undefined
+    listener = optionsOrListener
+  }
+  const { keepalive, keepaliveOptions, netOptions } = splitOptions(options, 'createServer', true)
+  checkListener(listener, 'createServer: connectionListener')
+  const plan = planFor(keepalive as PolicyLike)
+  const resolved = mechanismOptions(keepaliveOptions, 'createServer: keepaliveOptions')
+  chooseMechanism(resolved, plan)
+  const server = fromNet('createServer', () => net.createServer(netOptions as net.ServerOpts))
   // Registered first, so it runs before the user's 'connection' listeners.
   server.on('connection', (socket: net.Socket) => {
     let report: TcpKeepaliveReport | null = null
     try {
-      report = applyPlan(socket, plan, keepaliveOptions)
+      report = applyPlan(socket, plan, resolved)
     } catch (error) {
       // E.g. an accepted socket the peer already reset: nothing to apply, and no reason to crash the server.
       warn(socket, `keepalive not applied to an accepted socket: ${(error as Error).message}`)
     }
     server.emit('keepalive', report, socket)
   })
-  if (connectionListener) server.on('connection', connectionListener)
+  if (listener) server.on('connection', listener)
   return server
+}
+
+/** The two keepalive options apart from net's, read once; anything but an object (or, for a server, nothing) throws. */
+function splitOptions(
+  options: unknown,
+  where: string,
+  optional: boolean,
+): { keepalive: unknown; keepaliveOptions: unknown; netOptions: object } {
+  if (optional && (options === undefined || options === null)) {
+    return { keepalive: undefined, keepaliveOptions: undefined, netOptions: {} }
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const like = optional
+      ? "net.createServer's ({ keepalive, … })"
+      : "net.connect's ({ host, port, keepalive, … })"
+    throw new InvalidArgumentError(
+      `${where}: options must be an object like ${like}, got ${describeValue(options)}`,
+    )
+  }
+  try {
+    const { keepalive, keepaliveOptions, ...netOptions } = options as Record<string, unknown>
+    return { keepalive, keepaliveOptions, netOptions }
+  } catch (cause) {
+    throw new InvalidArgumentError(`${where}: options cannot be read (a getter or Proxy trap threw)`, {
+      cause,
+    })
+  }
+}
+
+function checkListener(listener: unknown, what: string): void {
+  if (listener !== undefined && typeof listener !== 'function') {
+    throw new InvalidArgumentError(`${what} must be a function, got ${describeValue(listener)}`)
+  }
+}
+
+/** Calls net; what it throws for options it refuses (a bad port, a wrong type) becomes an InvalidArgumentError. */
+function fromNet<T>(where: string, create: () => T): T {
+  try {
+    return create()
+  } catch (cause) {
+    throw new InvalidArgumentError(`${where}: net refused the options: ${describeError(cause)}`, { cause })
+  }
+}
+
+/** An error's message for another message; never throws, whatever was thrown. */
+function describeError(error: unknown): string {
+  try {
+    if (error instanceof Error && typeof error.message === 'string') return error.message
+  } catch {
+    // A Proxy or a throwing getter: described below.
+  }
+  return describeValue(error)
 }

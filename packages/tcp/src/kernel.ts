@@ -104,7 +104,7 @@ function describe(value: unknown): string {
   if (typeof value !== 'object') return `a ${typeof value}`
   try {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name
-    return typeof name === 'string' && name !== '' ? `a ${name}` : 'an object'
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object'
   } catch {
     return 'an object' // a Proxy or getter that throws
   }
@@ -198,8 +198,12 @@ function bind(): Kernel {
   const lib = koffi.load(library)
   // Plain pointers, also for getsockopt's outputs: koffi passes a Buffer by address, so the kernel writes straight
   // into it. `_Out_`/`_Inout_` would make koffi copy each argument in and out, for no gain with a Buffer.
-  const setsockopt = lib.func('int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)')
-  const getsockopt = lib.func('int getsockopt(int fd, int level, int optname, void *optval, uint32_t *optlen)')
+  const setsockopt = lib.func(
+    'int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)',
+  )
+  const getsockopt = lib.func(
+    'int getsockopt(int fd, int level, int optname, void *optval, uint32_t *optlen)',
+  )
   // One value buffer and one length buffer, reused: calls are synchronous, so nothing can interleave.
   const value = Buffer.alloc(4)
   const length = Buffer.alloc(4)

@@ -5,8 +5,14 @@
  * never a throw; only a forced mechanism that cannot work throws (TcpUnsupportedError), before anything is set.
  */
 import { Socket } from 'node:net'
-import type { TcpSettings } from '@keepalive/core'
-import { type TcpPlatformValues, type TcpSockoptValue, tcpPlatformValues } from '@keepalive/core/internal'
+import { InvalidArgumentError, type TcpSettings } from '@keepalive/core'
+import {
+  describeValue,
+  didYouMean,
+  type TcpPlatformValues,
+  type TcpSockoptValue,
+  tcpPlatformValues,
+} from '@keepalive/core/internal'
 import { TcpUnsupportedError } from './errors.js'
 import {
   describeErrno,
@@ -33,18 +39,63 @@ export interface ApplyTcpKeepaliveOptions {
   readonly ffi?: boolean
 }
 
-/** The options with their defaults filled in. */
+/** The options with their defaults filled in: a plain snapshot, so nothing the caller passed is read twice. */
 export interface MechanismOptions {
   readonly mechanism: 'auto' | TcpKeepaliveMechanism
   readonly userTimeout: boolean
   readonly ffi: boolean
 }
 
-export function mechanismOptions(options: ApplyTcpKeepaliveOptions | undefined): MechanismOptions {
+const OPTION_NAMES = ['mechanism', 'userTimeout', 'ffi']
+const MECHANISMS = ['auto', 'native', 'ffi', 'partial']
+
+/**
+ * Checks the options and fills in the defaults. `where` names them in messages (`applyTcpKeepalive: options`).
+ * Throws InvalidArgumentError naming the field and value: a wrong type, an unknown mechanism, an unknown key (a typo
+ * would otherwise be silently ignored), or an object whose getters or Proxy traps throw.
+ */
+export function mechanismOptions(options: unknown, where: string): MechanismOptions {
+  if (options === undefined || options === null) return { mechanism: 'auto', userTimeout: true, ffi: true }
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `${where} must be an object like { mechanism, userTimeout, ffi }, got ${describeValue(options)}`,
+    )
+  }
+  let keys: string[]
+  let fields: Record<string, unknown>
+  try {
+    keys = Object.keys(options)
+    const { mechanism, userTimeout, ffi } = options as Record<string, unknown>
+    fields = { mechanism, userTimeout, ffi }
+  } catch (cause) {
+    throw new InvalidArgumentError(`${where} cannot be read (a getter or Proxy trap threw)`, { cause })
+  }
+  for (const key of keys) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw new InvalidArgumentError(
+        `${where} has an unknown field ${describeValue(key)}${didYouMean(key, OPTION_NAMES)}; allowed: ${OPTION_NAMES.join(', ')}`,
+      )
+    }
+  }
+  const { mechanism, userTimeout, ffi } = fields
+  if (mechanism !== undefined && !MECHANISMS.includes(mechanism as string)) {
+    const hint = typeof mechanism === 'string' ? didYouMean(mechanism, MECHANISMS) : ''
+    throw new InvalidArgumentError(
+      `${where}.mechanism must be one of ${MECHANISMS.map((m) => `"${m}"`).join(', ')}, got ${describeValue(mechanism)}${hint}`,
+    )
+  }
+  for (const [name, value] of [
+    ['userTimeout', userTimeout],
+    ['ffi', ffi],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new InvalidArgumentError(`${where}.${name} must be true or false, got ${describeValue(value)}`)
+    }
+  }
   return {
-    mechanism: options?.mechanism ?? 'auto',
-    userTimeout: options?.userTimeout !== false,
-    ffi: options?.ffi !== false,
+    mechanism: (mechanism ?? 'auto') as MechanismOptions['mechanism'],
+    userTimeout: userTimeout !== false,
+    ffi: ffi !== false,
   }
 }
 
