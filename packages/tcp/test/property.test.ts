@@ -172,26 +172,35 @@ afterAll(async () => {
   process.off('unhandledRejection', onProblem)
 })
 
-/** Calls `fn`, asserts it returned or threw a KeepaliveError in time, and gives back what it returned. */
+/**
+ * Calls `fn`, asserts it returned or threw a KeepaliveError in time, and gives back what it returned. A call over
+ * MAX_CALL_MS is made up to twice more and the fastest kept (as core's api-property test does): a quadratic path is
+ * slow every time, while a garbage-collection pause (fast-check builds large values between calls) or a process
+ * descheduled on the shared cores is not — one 30 ms call of applyTcpKeepalive was seen once, under load.
+ */
 function call(name: string, fn: () => unknown): unknown {
-  const started = performance.now()
+  let fastest = Number.POSITIVE_INFINITY
   let result: unknown
-  try {
-    result = fn()
-  } catch (error) {
-    if (!isKeepaliveError(error)) {
-      throw new Error(`${name} threw something other than a KeepaliveError: ${String(error)}`, {
-        cause: error,
-      })
+  for (let attempt = 0; attempt < 3 && fastest > MAX_CALL_MS; attempt++) {
+    const started = performance.now()
+    result = undefined
+    try {
+      result = fn()
+    } catch (error) {
+      if (!isKeepaliveError(error)) {
+        throw new Error(`${name} threw something other than a KeepaliveError: ${String(error)}`, {
+          cause: error,
+        })
+      }
+    }
+    fastest = Math.min(fastest, performance.now() - started)
+    if (result instanceof net.Socket) {
+      // Listened to and closed at the end even when this call fails the property: a refused connect emits 'error'.
+      result.on('error', () => {})
+      sockets.push(result)
     }
   }
-  const ms = performance.now() - started
-  if (result instanceof net.Socket) {
-    // Listened to and closed at the end even when this call fails the property: a refused connect emits 'error'.
-    result.on('error', () => {})
-    sockets.push(result)
-  }
-  if (ms > MAX_CALL_MS) throw new Error(`${name} took ${ms.toFixed(1)} ms`)
+  if (fastest > MAX_CALL_MS) throw new Error(`${name} took ${fastest.toFixed(1)} ms, three times`)
   return result
 }
 
@@ -237,9 +246,8 @@ describe('every export of @keepalive/tcp, with arbitrary and hostile input', () 
     )
     fc.assert(
       fc.property(fc.oneof(anyValue, chained), (error) => {
-        const started = performance.now()
-        expect(typeof tcp.isKeepaliveTimeout(error())).toBe('boolean')
-        expect(performance.now() - started).toBeLessThanOrEqual(MAX_CALL_MS)
+        const value = error()
+        expect(typeof call('isKeepaliveTimeout', () => tcp.isKeepaliveTimeout(value))).toBe('boolean')
       }),
       { numRuns: RUNS },
     )
