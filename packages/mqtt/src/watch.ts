@@ -22,6 +22,7 @@
  * `TimerGate` (./mqttjs-timer.ts) while the watcher runs.
  */
 import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
 import {
   type AliveEvent,
   createMonitor,
@@ -154,6 +155,8 @@ class Watcher extends EventEmitter implements MqttWatcher {
   #stopped = false
   #keepalive: MqttKeepaliveEvent | undefined = undefined
   #pingreqs = 0
+  /** When the last PINGREQ went out (monotonic ms). */
+  #pingAt = Number.NEGATIVE_INFINITY
   #deaths = 0
 
   constructor(client: MqttClient, policy: Policy, gate: TimerGate, takeover: boolean) {
@@ -307,7 +310,11 @@ class Watcher extends EventEmitter implements MqttWatcher {
   }
 
   private probeRecv(): void {
-    if (this.#acked && this.#client.connected) this.ping('silence')
+    if (!this.#acked || !this.#client.connected) return
+    // The send side may have sent a PINGREQ a moment ago (its clock runs ~K too): that one is this probe, and a
+    // second would only double the traffic. Its PINGRESP, or any byte, answers both.
+    if (performance.now() - this.#pingAt < this.#recvPolicy.interval) return
+    this.ping('silence')
   }
 
   private probeSend(): void {
@@ -316,6 +323,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
 
   private ping(cause: 'silence' | 'send-idle'): void {
     this.#pingreqs++
+    this.#pingAt = performance.now()
     if (mqttChannels.pingreq.hasSubscribers) mqttChannels.pingreq.publish({ client: this.#client, cause })
     // Writes synchronously and emits 'packetsend', which touches the send clock.
     this.#client.sendPing()
