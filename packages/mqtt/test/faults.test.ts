@@ -82,7 +82,11 @@ interface Scenario {
 
 /** Connects both clients, applies the fault, measures both detections, undoes it, waits for our reconnect. */
 async function measure(s: Scenario, fault: string) {
-  const pair = spawnNode(PAIR, { args: [s.url, JSON.stringify(POLICY)], netns: s.netns, label: `pair ${s.broker}` })
+  const pair = spawnNode(PAIR, {
+    args: [s.url, JSON.stringify(POLICY)],
+    netns: s.netns,
+    label: `pair ${s.broker}`,
+  })
   const ev = events(pair)
   await Promise.all([
     ev.wait((e) => e.who === 'ours' && e.event === 'connect', 10_000, 'ours connect'),
@@ -100,7 +104,11 @@ async function measure(s: Scenario, fault: string) {
     `${s.broker} ${fault}: ours ${oursMs.toFixed(0)} ms after the last byte (${ours.code}, ${ours.probesSent} PINGREQs unanswered); ` +
       `mqtt.js alone ${mqttjsMs.toFixed(0)} ms ("${mqttjs.message}")`,
   )
-  const back = ev.wait((e) => e.who === 'ours' && e.event === 'connect', DETECTION_MS + 10_000, 'ours reconnect')
+  const back = ev.wait(
+    (e) => e.who === 'ours' && e.event === 'connect',
+    DETECTION_MS + 10_000,
+    'ours reconnect',
+  )
   const undoneAt = performance.timeOrigin + performance.now()
   await undo()
   const reconnect = await back
@@ -128,7 +136,10 @@ describe.skipIf(missingPrerequisites('mosquitto', 'root'))('dead broker: frozen'
     const aedes = spawnNode(AEDES, { args: ['127.0.0.1', '0'], label: 'aedes' })
     const { port } = await aedes.next<{ type: 'ready'; port: number }>('ready')
     const [m, a] = await Promise.all([
-      measure({ broker: `mosquitto ${mosquitto.version}`, url: mosquitto.url, fault: () => mosquitto.freeze() }, 'frozen'),
+      measure(
+        { broker: `mosquitto ${mosquitto.version}`, url: mosquitto.url, fault: () => mosquitto.freeze() },
+        'frozen',
+      ),
       measure({ broker: 'aedes', url: `mqtt://127.0.0.1:${port}`, fault: () => aedes.freeze() }, 'frozen'),
     ])
     expectOnTime(m)
@@ -141,15 +152,29 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'mosquitto'))('dead broker
     expectNoLeaks()
     const [mLink, aLink] = await Promise.all([createNetnsLink(), createNetnsLink()])
     const mosquitto = await startMosquitto({ netns: mLink.serverNs, host: mLink.serverAddress })
-    const aedes = spawnNode(AEDES, { netns: aLink.serverNs, args: [aLink.serverAddress, '1883'], label: 'aedes' })
+    const aedes = spawnNode(AEDES, {
+      netns: aLink.serverNs,
+      args: [aLink.serverAddress, '1883'],
+      label: 'aedes',
+    })
     await aedes.next('ready')
     const [m, a] = await Promise.all([
       measure(
-        { broker: `mosquitto ${mosquitto.version}`, url: mosquitto.url, netns: mLink.clientNs, fault: () => mLink.dropTraffic() },
+        {
+          broker: `mosquitto ${mosquitto.version}`,
+          url: mosquitto.url,
+          netns: mLink.clientNs,
+          fault: () => mLink.dropTraffic(),
+        },
         'DROP',
       ),
       measure(
-        { broker: 'aedes', url: `mqtt://${aLink.serverAddress}:1883`, netns: aLink.clientNs, fault: () => aLink.dropTraffic() },
+        {
+          broker: 'aedes',
+          url: `mqtt://${aLink.serverAddress}:1883`,
+          netns: aLink.clientNs,
+          fault: () => aLink.dropTraffic(),
+        },
         'DROP',
       ),
     ])
