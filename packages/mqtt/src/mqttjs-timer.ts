@@ -18,13 +18,19 @@
 import type { Policy } from '@keepalive/core'
 import { MqttUnsupportedError } from './errors.js'
 
-/** The shape of mqtt.js's custom timer (`timerVariant: { set, clear }`). */
+/** The shape of mqtt.js's custom timer (`timerVariant: { set, clear }`); ours hands out numbers, as mqtt.js types it. */
 export interface MqttjsTimer {
+  set(callback: () => void, ms: number): number
+  clear(id: number): void
+}
+
+/** A timer the caller gave in `timerVariant`, or Node's: its ids are whatever it returns. */
+interface InnerTimer {
   set(callback: () => void, ms: number): unknown
   clear(id: unknown): void
 }
 
-const nativeTimer: MqttjsTimer = {
+const nativeTimer: InnerTimer = {
   set: (callback, ms) => setInterval(callback, ms),
   clear: (id) => clearInterval(id as ReturnType<typeof setInterval>),
 }
@@ -41,36 +47,39 @@ interface Handle {
 export class TimerGate implements MqttjsTimer {
   /** The policy `mqttOptions` was called with: what `watchMqtt(client)` uses when given none. */
   readonly policy: Policy | undefined
-  readonly #inner: MqttjsTimer
-  readonly #live = new Set<Handle>()
+  readonly #inner: InnerTimer
+  readonly #live = new Map<number, Handle>()
+  #nextId = 1
   #claims = 0
 
   constructor(policy: Policy | undefined, inner: unknown) {
     this.policy = policy
-    this.#inner = isMqttjsTimer(inner) ? inner : nativeTimer
+    this.#inner = isInnerTimer(inner) ? inner : nativeTimer
     Object.defineProperty(this, GATE, { value: true })
     // mqtt.js calls `this.timer.set(...)`: bound, so a caller that detaches them still works.
     this.set = this.set.bind(this)
     this.clear = this.clear.bind(this)
   }
 
-  set(callback: () => void, ms: number): unknown {
+  set(callback: () => void, ms: number): number {
     const handle: Handle = { callback, ms, real: undefined }
     if (this.#claims === 0) handle.real = this.#inner.set(callback, ms)
-    this.#live.add(handle)
-    return handle
+    const id = this.#nextId++
+    this.#live.set(id, handle)
+    return id
   }
 
-  clear(id: unknown): void {
-    const handle = id as Handle
-    if (!this.#live.delete(handle)) return
+  clear(id: number): void {
+    const handle = this.#live.get(id)
+    if (handle === undefined) return
+    this.#live.delete(id)
     if (handle.real !== undefined) this.#inner.clear(handle.real)
   }
 
   /** While claimed, mqtt.js's keepalive intervals exist but never fire. */
   claim(): void {
     if (this.#claims++ > 0) return
-    for (const handle of this.#live) {
+    for (const handle of this.#live.values()) {
       if (handle.real !== undefined) this.#inner.clear(handle.real)
       handle.real = undefined
     }
@@ -79,13 +88,13 @@ export class TimerGate implements MqttjsTimer {
   /** The last release re-arms every live interval: mqtt.js's own keepalive runs again. */
   release(): void {
     if (this.#claims === 0 || --this.#claims > 0) return
-    for (const handle of this.#live) handle.real = this.#inner.set(handle.callback, handle.ms)
+    for (const handle of this.#live.values()) handle.real = this.#inner.set(handle.callback, handle.ms)
   }
 
   /** Real timers armed now (0 while claimed). */
   get armed(): number {
     let n = 0
-    for (const handle of this.#live) if (handle.real !== undefined) n++
+    for (const handle of this.#live.values()) if (handle.real !== undefined) n++
     return n
   }
 
@@ -98,12 +107,12 @@ export function isTimerGate(value: unknown): value is TimerGate {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[GATE] === true
 }
 
-function isMqttjsTimer(value: unknown): value is MqttjsTimer {
+function isInnerTimer(value: unknown): value is InnerTimer {
   return (
     typeof value === 'object' &&
     value !== null &&
-    typeof (value as MqttjsTimer).set === 'function' &&
-    typeof (value as MqttjsTimer).clear === 'function'
+    typeof (value as InnerTimer).set === 'function' &&
+    typeof (value as InnerTimer).clear === 'function'
   )
 }
 

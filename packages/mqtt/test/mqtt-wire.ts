@@ -26,7 +26,7 @@ export interface WirePacket {
 
 /** Splits a byte stream into MQTT control packets (fixed header: type nibble, variable-length remaining length). */
 export class PacketSplitter {
-  #buffer = Buffer.alloc(0)
+  #buffer: Buffer = Buffer.alloc(0)
   push(chunk: Buffer, at = performance.now()): WirePacket[] {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
     const out: WirePacket[] = []
