@@ -302,10 +302,8 @@ class Watcher extends EventEmitter implements MqttWatcher {
   private startRecv(): void {
     this.#recv?.stop()
     const recv = createMonitor({ policy: this.#recvPolicy, probe: this.probeRecv, name: 'mqtt' })
-    recv.on('dead', this.onRecvDead)
-    if (this.listenerCount('probe') > 0 || mqttChannels.pingreq.hasSubscribers)
-      recv.on('probe', this.forwardProbe)
-    if (this.listenerCount('alive') > 0) recv.on('alive', this.forwardAlive)
+    // The three share the monitor's one listener record, so forwarding costs no more than `dead` alone.
+    recv.on('dead', this.onRecvDead).on('probe', this.forwardProbe).on('alive', this.forwardAlive)
     this.#recv = recv
   }
 
@@ -330,11 +328,11 @@ class Watcher extends EventEmitter implements MqttWatcher {
   }
 
   private forwardProbe(event: ProbeEvent): void {
-    this.emit('probe', event)
+    if (this.listenerCount('probe') > 0) this.emit('probe', event)
   }
 
   private forwardAlive(event: AliveEvent): void {
-    this.emit('alive', event)
+    if (this.listenerCount('alive') > 0) this.emit('alive', event)
   }
 
   private onPacketSend(packet: Packet): void {
