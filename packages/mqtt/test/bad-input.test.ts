@@ -4,16 +4,16 @@
  * behaviour, typed errors, nothing leaked (each test checks handles, timers and the monitor count).
  */
 import { isKeepaliveError, schedulerInfo } from '@keepalive/core'
-import { expectNoLeaks, startAedes } from '@keepalive/test-harness'
-import mqtt, { type MqttClient } from 'mqtt'
-import { describe, expect, it } from 'vitest'
 import {
   type MqttDeadEvent,
   type MqttKeepaliveEvent,
   type MqttWatcher,
   mqttOptions,
   watchMqtt,
-} from '../src/index.js'
+} from '@keepalive/mqtt'
+import { expectNoLeaks, startAedes } from '@keepalive/test-harness'
+import mqtt, { type MqttClient } from 'mqtt'
+import { describe, expect, it } from 'vitest'
 import { PACKET, type ScriptedBroker, startScriptedBroker } from './mqtt-wire.js'
 
 /** K = 1 s; dead 2 s after the last byte. */

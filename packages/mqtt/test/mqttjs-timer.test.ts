@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { mqttOptions, TimerGate, watchMqtt } from '@keepalive/mqtt'
 import { expectNoLeaks, startAedes } from '@keepalive/test-harness'
 import mqtt, { KeepaliveManager, type MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { mqttOptions, TimerGate, watchMqtt } from '../src/index.js'
 import { checkVersion, isTimerGate, MQTTJS_SUPPORTED } from '../src/mqttjs-timer.js'
 
 const end = (client: MqttClient) => new Promise<void>((resolve) => client.end(true, () => resolve()))

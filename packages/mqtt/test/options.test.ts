@@ -1,7 +1,7 @@
 /** mqttOptions: the Keep Alive a policy puts in CONNECT, and the caller's options kept as they were. */
 import { definePolicy, mqttSettings } from '@keepalive/core'
+import { mqttOptions } from '@keepalive/mqtt'
 import { describe, expect, it } from 'vitest'
-import { mqttOptions } from '../src/index.js'
 import { isTimerGate } from '../src/mqttjs-timer.js'
 
 describe('mqttOptions', () => {

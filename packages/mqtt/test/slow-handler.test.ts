@@ -7,10 +7,10 @@
  */
 
 import { schedulerInfo } from '@keepalive/core'
+import { type MqttDeadEvent, type MqttWatcher, mqttOptions, watchMqtt } from '@keepalive/mqtt'
 import { expectNoLeaks, missingPrerequisites, spawnNode, startMosquitto } from '@keepalive/test-harness'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { type MqttDeadEvent, type MqttWatcher, mqttOptions, watchMqtt } from '../src/index.js'
 
 const POLICY = { idle: '2s', interval: '1s', probes: 2 }
 const DETECTION_MS = 4000

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import { type MqttKeepaliveEvent, mqttOptions, watchMqtt } from '@keepalive/mqtt'
 import {
   expectNoLeaks,
   freePort,
@@ -18,7 +19,6 @@ import {
 } from '@keepalive/test-harness'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { type MqttKeepaliveEvent, mqttOptions, watchMqtt } from '../src/index.js'
 import { startWireProxy, type WireProxy } from './mqtt-wire.js'
 
 const log = (line: string): void => console.info(`[mqtt wire] ${line}`)
@@ -97,6 +97,25 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
     expectPolicyOnWire(m4, 4)
     expectPolicyOnWire(m5, 5)
     expectPolicyOnWire(a4, 4)
+  })
+
+  it('aedes has no MQTT 5 (aedes#836): it refuses the CONNECT, which still carried the policy Keep Alive; nothing left', async () => {
+    expectNoLeaks()
+    const aedes = await startAedes()
+    const proxy = await startWireProxy(aedes)
+    const client = mqtt.connect(proxy.url, mqttOptions(POLICY, { protocolVersion: 5, reconnectPeriod: 0 }))
+    const watcher = watchMqtt(client)
+    const error = await new Promise<Error>((resolve) => client.once('error', resolve))
+    expect(error.message).toMatch(/Unacceptable protocol version/)
+    await new Promise((resolve) =>
+      client.stream.destroyed ? resolve(null) : client.stream.once('close', resolve),
+    )
+    expect(proxy.connects()).toEqual([expect.objectContaining({ level: 5, keepalive: 2 })])
+    expect(watcher.state).toBe('disconnected')
+    expect(watcher.deaths).toBe(0)
+    watcher.stop()
+    await end(client)
+    await proxy.stop()
   })
 
   it("mosquitto's max_keepalive comes back as Server Keep Alive: honoured, reported, the caller's options untouched", async () => {
