@@ -105,11 +105,10 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
     const proxy = await startWireProxy(aedes)
     const client = mqtt.connect(proxy.url, mqttOptions(POLICY, { protocolVersion: 5, reconnectPeriod: 0 }))
     const watcher = watchMqtt(client)
+    const closed = new Promise((resolve) => client.once('close', resolve))
     const error = await new Promise<Error>((resolve) => client.once('error', resolve))
     expect(error.message).toMatch(/Unacceptable protocol version/)
-    await new Promise((resolve) =>
-      client.stream.destroyed ? resolve(null) : client.stream.once('close', resolve),
-    )
+    await closed
     expect(proxy.connects()).toEqual([expect.objectContaining({ level: 5, keepalive: 2 })])
     expect(watcher.state).toBe('disconnected')
     expect(watcher.deaths).toBe(0)
