@@ -163,6 +163,8 @@ describe('bad input from the caller', () => {
     // Ended while watched: the watcher stops itself and hands the timer back.
     const watcher = watchMqtt(client)
     expect(options.timerVariant.armed).toBe(0)
+    // One watcher per client: a second would double every PINGREQ.
+    expect(code(() => watchMqtt(client))).toBe('KA_ERR_INVALID_ARGUMENT')
     await end(client)
     expect(watcher.state).toBe('stopped')
     expect(schedulerInfo().monitors).toBe(0)
