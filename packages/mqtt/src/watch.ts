@@ -185,9 +185,10 @@ class Watcher extends EventEmitter implements MqttWatcher {
 
   start(): void {
     const client = this.#client
+    // First what can throw (an mqtt.js whose manager is not as verified), so a refused watch changes nothing.
+    if (this.#takeover) useGate(client, this.#gate)
     watched.add(client)
     this.#gate.claim()
-    if (this.#takeover) useGate(client, this.#gate)
     client.on('packetsend', this.onPacketSend)
     client.on('connect', this.onConnack)
     client.on('close', this.onClose)
