@@ -14,6 +14,8 @@ export default defineConfig({
     // A skipped test must be visible; CI turns missing prerequisites into failures (see test/harness/prerequisites.ts).
     reporters: process.env.CI ? ['verbose'] : ['default'],
     projects: [
+      // The http package's own config (the foundation derives every package's project this way).
+      'packages/http/vitest.config.ts',
       {
         resolve: { alias },
         // Projects run one group after another (sequence.groupOrder): the CPU-heavy unit tests must not share

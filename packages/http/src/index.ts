@@ -1,0 +1,13 @@
+// The public surface of @keepalive/http, named export by export.
+
+export type {
+  AgentOptions,
+  HttpsAgentOptions,
+  KeepaliveAgent,
+  KeepaliveAgentExtras,
+  KeepaliveHttpsAgent,
+} from './agent.js'
+export { createAgent, createHttpsAgent } from './agent.js'
+export type { HttpKeepaliveOptions } from './options.js'
+export type { HttpPoolStats, NotRetriedReason, ReuseFacts } from './stats.js'
+export { getReuseFacts, httpChannels } from './stats.js'
