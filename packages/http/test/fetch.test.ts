@@ -4,12 +4,12 @@
  * undici 7 adapts; Node 26 bundles undici 8 and calls it with the new one). The race through global fetch: no failures,
  * and the dispatcher's counters prove fetch used it.
  */
-import * as undici from 'undici'
+
+import { startDelayProxy } from '@keepalive/test-harness'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startDelayProxy } from '../../../test/harness/index.js'
 import { useForGlobalFetch } from '../src/index.js'
 import { startRaceServer } from './race-server.js'
-import { expectedUndiciMajor } from './undici-version.js'
+import { expectedUndiciMajor, undici } from './undici-version.js'
 
 const previous = undici.getGlobalDispatcher()
 afterEach(() => {

@@ -5,13 +5,13 @@
  * `max=` first, duplicated, oversized) leave both engines correct and throwing nothing.
  */
 import http from 'node:http'
+import { startDelayProxy } from '@keepalive/test-harness'
 import AgentKeepAlive from 'agentkeepalive'
-import * as undici from 'undici'
 import { describe, expect, it } from 'vitest'
-import { startDelayProxy } from '../../../test/harness/index.js'
 import { createAgent, createDispatcher } from '../src/index.js'
 import { type RaceResult, raceNode, raceUndici } from './race-clients.js'
 import { startRaceServer } from './race-server.js'
+import { undici } from './undici-version.js'
 
 const count = (r: RaceResult) => `${r.failed}${r.failed ? ` ${JSON.stringify(r.errors)}` : ''}`
 

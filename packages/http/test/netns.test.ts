@@ -8,19 +8,20 @@
  * - An idle pooled socket to the vanished server is never handed out after the detection time.
  * Both engines; the pool runs in a child process inside the client namespace, on this suite's Node (and undici).
  */
-import { describe, expect, it } from 'vitest'
+
 import {
   createNetnsLink,
   expectNoLeaks,
   missingPrerequisites,
   type NetnsLink,
   spawnNode,
-} from '../../../test/harness/index.js'
-import { nodeRunsUndici8, undiciAlias } from './undici-version.js'
+} from '@keepalive/test-harness'
+import { describe, expect, it } from 'vitest'
+import { nodeRunsUndici8, undici8Entry } from './undici-version.js'
 
 const POLICY = { idle: '1s', interval: '1s', probes: 2 }
 const DETECTION_MS = 3000
-const undiciEntry = nodeRunsUndici8() ? undiciAlias()[0]?.replacement : undefined
+const undiciEntry = nodeRunsUndici8() ? undici8Entry() : undefined
 
 async function pool(link: NetnsLink, engine: 'node' | 'undici') {
   const server = spawnNode(new URL('./fixtures/hang-server.ts', import.meta.url), {

@@ -7,11 +7,11 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import { readTcpKeepalive } from '@keepalive/tcp'
-import * as undici from 'undici'
+import { startHttpServer } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { startHttpServer } from '../../../test/harness/index.js'
 import { createAgent, createDispatcher, getReuseFacts, UndiciUnsupportedError } from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
+import { undici } from './undici-version.js'
 
 const FAST = 'fast' // 5 s / 1 s / 3: what the kernel must hold
 

@@ -7,9 +7,9 @@
  * Time is scaled down (T = 400 ms instead of seconds; 15 ms one way through the proxy) to keep the file near 30 s.
  */
 import http from 'node:http'
+import { startDelayProxy } from '@keepalive/test-harness'
 import AgentKeepAlive from 'agentkeepalive'
 import { describe, expect, it } from 'vitest'
-import { startDelayProxy } from '../../../test/harness/index.js'
 import { createAgent, getReuseFacts } from '../src/index.js'
 import { raceNode } from './race-clients.js'
 import { startRaceServer } from './race-server.js'

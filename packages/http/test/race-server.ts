@@ -6,7 +6,7 @@
  * test choose the Keep-Alive header(s) it sends, hostile ones included.
  */
 import { createServer, type Socket } from 'node:net'
-import { track } from '../../../test/harness/index.js'
+import { track } from '@keepalive/test-harness'
 
 export interface RaceServerOptions {
   /** Close a connection this long after the last byte received on it. */

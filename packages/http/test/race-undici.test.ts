@@ -4,13 +4,13 @@
  * the same test and its failures are printed; our dispatcher must fail none of the GETs, and the server must see every
  * POST at most once.
  */
-import * as undici from 'undici'
+
+import { startDelayProxy } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { startDelayProxy } from '../../../test/harness/index.js'
 import { createDispatcher, getReuseFacts } from '../src/index.js'
 import { raceUndici } from './race-clients.js'
 import { startRaceServer } from './race-server.js'
-import { expectedUndiciMajor } from './undici-version.js'
+import { expectedUndiciMajor, undici, undiciVersion } from './undici-version.js'
 
 const T = 400
 const ONE_WAY_MS = 15
@@ -28,6 +28,7 @@ async function setup() {
 
 describe(`the stale-socket race on undici ${expectedUndiciMajor()}`, () => {
   it('runs on the undici major this Node is meant to test', () => {
+    expect(Number(undiciVersion.split('.')[0])).toBe(expectedUndiciMajor())
     // undici 8 added Dispatcher1Wrapper (for Node's older built-in fetch); undici 7 has none.
     expect('Dispatcher1Wrapper' in undici ? 8 : 7).toBe(expectedUndiciMajor())
   })

@@ -6,8 +6,8 @@
  * configureServer(server, policy, { behind: { idleTimeout: P } }) gives none.
  */
 import http from 'node:http'
+import { startDelayProxy, startHttpServer } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { startDelayProxy, startHttpServer } from '../../../test/harness/index.js'
 import { configureServer } from '../src/index.js'
 import type { RaceResult } from './race-clients.js'
 import { raceNode } from './race-clients.js'
