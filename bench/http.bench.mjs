@@ -3,14 +3,15 @@
 // http.globalAgent since Node 19), and our dispatcher vs a plain undici Agent (the same undici copy).
 //
 //   npx tsc -b packages/http && node bench/http.bench.mjs                  # Node 20, undici 7
-//   npx tsc -b packages/http && bash scripts/with-node.sh 26 node bench/http.bench.mjs --undici=<path to undici 8>
+//   npx tsc -b packages/http && bash scripts/with-node.sh 26 node bench/http.bench.mjs   # Node 26, undici 8 (the
+//   copy the http tests install under node_modules/.cache; or --undici=<dir>)
 //
 // Measures the built package (packages/http/dist), as users run it. The server runs in a child process, so client
 // and server do not share one event loop. Each round runs every client for DURATION ms in turn (order rotated per
 // round, so a noisy machine hits them alike); the figure is the median over ROUNDS rounds. Results are merged into
 // bench/results/http.json under the Node version.
 import { fork } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import os from 'node:os'
@@ -30,16 +31,15 @@ if (process.argv[2] === 'server') {
   process.on('disconnect', () => process.exit(0))
 } else {
   const require = createRequire(import.meta.url)
-  const undici = args.undici ? require(args.undici) : require('undici')
+  // undici 8 on Nodes that run it (>= 22.19), from the cache the http tests install it into; undici 7 otherwise.
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  const cached = new URL('../node_modules/.cache/keepalive-undici8/node_modules/undici/', import.meta.url)
+    .pathname
+  const undiciDir =
+    args.undici ?? ((major > 22 || (major === 22 && minor >= 19)) && existsSync(cached) ? cached : undefined)
+  const undici = undiciDir ? require(undiciDir) : require('undici')
   const undiciVersion = JSON.parse(
-    readFileSync(
-      require.resolve(
-        args.undici
-          ? `${args.undici}/package.json`.replace(/\/index\.js\/package\.json$/, '/package.json')
-          : 'undici/package.json',
-      ),
-      'utf8',
-    ),
+    readFileSync(undiciDir ? `${undiciDir}/package.json` : require.resolve('undici/package.json'), 'utf8'),
   ).version
   const AgentKeepAlive = require('agentkeepalive')
   const ours = await import(new URL('../packages/http/dist/index.js', import.meta.url).href)

@@ -166,7 +166,9 @@ function dispatcherClass(u: UndiciModule) {
               return new u.Client(clientOrigin, {
                 ...clientOpts,
                 keepAliveTimeoutThreshold: options.margin(this.#rtt.get(key) ?? 0),
-                ...(own.maxRequests > 0 ? { maxRequestsPerClient: own.maxRequests } : {}),
+                // undici sends maxRequestsPerClient + 1 requests on a socket (it resets on the one after the limit).
+                ...(own.maxRequests > 1 ? { maxRequestsPerClient: own.maxRequests - 1 } : {}),
+                ...(own.maxRequests === 1 ? { pipelining: 0 } : {}),
               } as never)
             },
           } as never)
