@@ -31,10 +31,11 @@ describe('Keep-Alive: timeout=1 from a server closing at exactly 1 s', () => {
       minGapMs: 500,
       maxGapMs: 1100,
     }
-    const agent = createAgent()
+    // fifo: each request takes the socket idle longest, the one nearest the server's close (lifo would keep a few hot).
+    const agent = createAgent(undefined, { scheduling: 'fifo' })
     const dispatcher = createDispatcher(undefined, { undici })
-    const nodeDefault = new http.Agent({ keepAlive: true, timeout: 5000 })
-    const akl = new AgentKeepAlive()
+    const nodeDefault = new http.Agent({ keepAlive: true, timeout: 5000, scheduling: 'fifo' })
+    const akl = new AgentKeepAlive({ scheduling: 'fifo' } as never)
     const plain = new undici.Agent()
     try {
       const [oursGet, oursPost, oursU, oursUPost, node, ak, pl] = await Promise.all([
