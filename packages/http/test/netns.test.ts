@@ -19,6 +19,17 @@ import {
 import { describe, expect, it } from 'vitest'
 import { nodeRunsUndici8, undici8Entry } from './undici-version.js'
 
+interface Result {
+  type: 'result'
+  ok: boolean
+  code?: string
+  facts?: Record<string, unknown>
+  ms: number
+  /** CLOCK_MONOTONIC ms in the child, comparable with monotonicNow() here. */
+  at: number
+}
+const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6
+
 const POLICY = { idle: '1s', interval: '1s', probes: 2 }
 const DETECTION_MS = 3000
 const undiciEntry = nodeRunsUndici8() ? undici8Entry() : undefined
@@ -37,7 +48,7 @@ async function pool(link: NetnsLink, engine: 'node' | 'undici') {
   await client.next('started')
   // Warm one socket: the next request reuses it.
   client.send({ type: 'get', path: '/' })
-  expect(await client.next('response')).toMatchObject({ status: 200 })
+  expect(await client.next('result')).toMatchObject({ ok: true, status: 200 })
   return { server, client }
 }
 
