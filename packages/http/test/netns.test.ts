@@ -30,17 +30,6 @@ interface Result {
 }
 const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6
 
-interface Result {
-  type: 'result'
-  ok: boolean
-  code?: string
-  facts?: Record<string, unknown>
-  ms: number
-  /** CLOCK_MONOTONIC ms in the child, comparable with monotonicNow() here. */
-  at: number
-}
-const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6
-
 const POLICY = { idle: '1s', interval: '1s', probes: 2 }
 const DETECTION_MS = 3000
 const undiciEntry = nodeRunsUndici8() ? undici8Entry() : undefined
