@@ -62,9 +62,16 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
         const { server, client } = await pool(link, engine)
         client.send({ type: 'get', path: '/hang' })
         await server.next('hanging')
+        // The server's ACK of the request may be delayed (Linux: up to 200 ms). Dropped with it, the request would be
+        // unacknowledged data, and TCP_USER_TIMEOUT counts from the first retransmission (~0.2–0.4 s after the write,
+        // measured here at +0.4 s): the tcp package's in-flight case. Here the request is acknowledged and the socket
+        // waits for a response: keepalive's case.
+        await new Promise((resolve) => setTimeout(resolve, 250))
         await link.dropTraffic()
         const dropped = monotonicNow()
         const failed = await client.next<Result>('result', DETECTION_MS + 5000)
+        if (engine === 'node')
+          console.info(`[http netns node] kernel: ${JSON.stringify(await client.next('kernel'))}`)
         const sinceDrop = failed.at - dropped
         console.info(
           `[http netns ${engine}] in flight: ${failed.code} ${failed.ms.toFixed(0)} ms after the request, ${sinceDrop.toFixed(0)} ms after the DROP took effect (detection ${DETECTION_MS} ms)`,
@@ -100,14 +107,18 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
         }
         // The next request gets a new socket (which cannot connect through the DROP: it times out here).
         client.send({ type: 'get', path: '/', timeoutMs: 500 })
-        expect(await client.next<Result>('result', 5000)).toMatchObject({ ok: false })
+        // undici counts a socket once connected (this one never is); both say the request was not on a reused socket.
+        expect(await client.next<Result>('result', 5000)).toMatchObject({
+          ok: false,
+          facts: { reusedSocket: false },
+        })
         client.send({ type: 'stats' })
         const after = await client.next<{ type: 'stats'; stats: Record<string, number> }>('stats')
         console.info(
           `[http netns ${engine}] idle pooled socket: before ${JSON.stringify(before.stats)}, after ${JSON.stringify(after.stats)}`,
         )
         expect(after.stats.socketsReused).toBe(before.stats.socketsReused)
-        expect(after.stats.socketsCreated).toBe((before.stats.socketsCreated ?? 0) + 1)
+        if (engine === 'node') expect(after.stats.socketsCreated).toBe((before.stats.socketsCreated ?? 0) + 1)
       })
     }
   },
