@@ -5,7 +5,7 @@
  * `Agent.prototype.createSocket(req, options, cb)` (opens a socket and registers it with the agent), and
  * `ClientRequest.prototype.onSocket(socket)` (attaches a socket: parser, listeners, then flushes), plus the
  * `destroyed` / `_closed` flags that socketCloseListener set on the request. `retrySupport()` checks them at load;
- * test/retry.test.ts fails loudly on every Node of the matrix if a release changes them.
+ * test/race-node.test.ts fails loudly on every Node of the matrix if a release changes them.
  */
 import http from 'node:http'
 import type { Socket } from 'node:net'
