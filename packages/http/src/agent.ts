@@ -378,7 +378,7 @@ class NodePool {
       this.retire(socket, state, 'idle')
       return false
     }
-    const ms = Math.max(1, Math.floor(ageLeft < budget ? ageLeft : budget))
+    const ms = Math.max(1, Math.floor(Math.min(ageLeft, budget)))
     state.free = true
     state.freeAt = now
     state.deadline = now + ms

@@ -18,16 +18,16 @@ import type { Dispatcher } from 'undici'
 import { UndiciUnsupportedError } from './errors.js'
 import { type HttpKeepaliveOptions, type ResolvedOptions, resolveOptions, splitOptions } from './options.js'
 import { isReplayableRequest, whyNotRetry } from './retry-rules.js'
-import {
-  attachFacts,
-  createStats,
-  type HttpPoolStats,
-  httpChannels,
-  type NotRetriedReason,
-  type ReuseFacts,
-} from './stats.js'
+import { attachFacts, createStats, type HttpPoolStats, httpChannels, type ReuseFacts } from './stats.js'
 
-type UndiciModule = typeof Undici
+/**
+ * The parts of an undici module this file uses (undici 7 and 8 both have them). A structural subset rather than the
+ * whole module type, so a module loaded by `require` and one by `import` (types differing in their `default`) both fit.
+ */
+type UndiciModule = Pick<
+  typeof Undici,
+  'Agent' | 'buildConnector' | 'Client' | 'Dispatcher' | 'Pool' | 'setGlobalDispatcher'
+>
 
 export interface DispatcherOptions extends HttpKeepaliveOptions {
   /** Sockets per origin (undici's Pool `connections`). Default: no limit. */
