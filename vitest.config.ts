@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config'
 const alias = {
   '@keepalive/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
   '@keepalive/tcp': fileURLToPath(new URL('./packages/tcp/src/index.ts', import.meta.url)),
+  '@keepalive/ssh': fileURLToPath(new URL('./packages/ssh/src/index.ts', import.meta.url)),
 }
 
 export default defineConfig({
@@ -37,6 +38,19 @@ export default defineConfig({
           // Real sockets and network namespaces: one file at a time so timings are not disturbed.
           fileParallelism: false,
           testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'ssh',
+          include: ['packages/ssh/test/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          setupFiles: ['test/harness/vitest-setup.ts'],
+          globalSetup: ['test/harness/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
           hookTimeout: 30_000,
         },
       },

@@ -1,0 +1,64 @@
+/** Test helpers: connect an ssh2 client and wait for 'ready', run a command, wait for events with a deadline. */
+import type { EventEmitter } from 'node:events'
+import ssh2, { type ConnectConfig } from 'ssh2'
+import { registerCleanup } from '../../../test/harness/index.js'
+
+const { Client } = ssh2
+export type Ssh2Client = InstanceType<typeof Client>
+
+/** Connects and resolves at 'ready'; the client is ended at the test's cleanup. */
+export function connectSsh(config: ConnectConfig): Promise<Ssh2Client> {
+  const client = new Client()
+  registerCleanup('ssh2 client', () => {
+    client.removeAllListeners('ready')
+    client.on('error', () => {})
+    client.destroy()
+  })
+  return new Promise((resolve, reject) => {
+    client.once('ready', () => {
+      client.removeListener('error', reject)
+      resolve(client)
+    })
+    client.once('error', reject)
+    client.connect({ readyTimeout: 10_000, ...config })
+  })
+}
+
+/** Runs `command` and resolves with its stdout and exit code. */
+export function execSsh(
+  client: Ssh2Client,
+  command: string,
+): Promise<{ stdout: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (error, stream) => {
+      if (error) return reject(error)
+      let stdout = ''
+      let code: number | null = null
+      stream.on('data', (d: Buffer) => {
+        stdout += d.toString()
+      })
+      stream.stderr.resume()
+      stream.on('exit', (c: number | null) => {
+        code = c
+      })
+      stream.on('close', () => resolve({ stdout, code }))
+    })
+  })
+}
+
+/** The first `event` of `emitter`, or a rejection after `timeoutMs`. */
+export function nextEvent<T = unknown>(emitter: EventEmitter, event: string, timeoutMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.removeListener(event, on)
+      reject(new Error(`no ${event} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const on = (value: T) => {
+      clearTimeout(timer)
+      resolve(value)
+    }
+    emitter.once(event, on)
+  })
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
