@@ -1,7 +1,8 @@
 /** Test helpers: connect an ssh2 client and wait for 'ready', run a command, wait for events with a deadline. */
+import { type ChildProcess, spawn } from 'node:child_process'
 import type { EventEmitter } from 'node:events'
 import ssh2, { type ConnectConfig } from 'ssh2'
-import { registerCleanup } from '../../../test/harness/index.js'
+import { registerCleanup, requireBinary } from '../../../test/harness/index.js'
 
 const { Client } = ssh2
 export type Ssh2Client = InstanceType<typeof Client>
@@ -62,3 +63,47 @@ export function nextEvent<T = unknown>(emitter: EventEmitter, event: string, tim
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Runs OpenSSH's `ssh` client; killed (and waited for) at the test's cleanup. */
+export function spawnOpenSsh(args: readonly string[]): ChildProcess & { exited: Promise<number | null> } {
+  const child = spawn(requireBinary('ssh'), args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  child.stdout?.resume()
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  registerCleanup('ssh client', async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT')
+      child.kill('SIGKILL')
+    }
+    await exited
+  })
+  return Object.assign(child, { exited, stderrText: () => stderr })
+}
+
+/** `ssh` options for a throwaway test server: key file, no host key check, no config, no agent, no tty. */
+export function openSshArgs(host: string, port: number, keyPath: string, extra: readonly string[] = []): string[] {
+  return [
+    '-F',
+    '/dev/null',
+    '-i',
+    keyPath,
+    '-p',
+    String(port),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'LogLevel=ERROR',
+    ...extra.flatMap((o) => ['-o', o]),
+    '-N',
+    `root@${host}`,
+  ]
+}
