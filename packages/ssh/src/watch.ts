@@ -91,6 +91,7 @@ class Watcher extends EventEmitter implements SshWatcher {
   readonly ssh2Keepalive: SshWatcher['ssh2Keepalive']
   private monitor: Monitor | undefined
   private ended = false
+  private deadReason: KeepaliveError | undefined
   private lastError: unknown
   private lastReset = 0
   private readonly socket: Ssh2Transport
@@ -129,6 +130,7 @@ class Watcher extends EventEmitter implements SshWatcher {
   }
 
   get state(): SshWatcherState {
+    if (this.deadReason !== undefined) return 'dead'
     if (this.monitor !== undefined) return this.monitor.state
     return this.ended ? 'stopped' : 'waiting'
   }
@@ -231,7 +233,6 @@ class Watcher extends EventEmitter implements SshWatcher {
     }
     this.emit('dead', event)
   }
-  private deadReason: KeepaliveError | undefined
 
   private readonly onClose = (): void => {
     if (this.ended) return

@@ -84,7 +84,12 @@ export function spawnOpenSsh(args: readonly string[]): ChildProcess & { exited: 
 }
 
 /** `ssh` options for a throwaway test server: key file, no host key check, no config, no agent, no tty. */
-export function openSshArgs(host: string, port: number, keyPath: string, extra: readonly string[] = []): string[] {
+export function openSshArgs(
+  host: string,
+  port: number,
+  keyPath: string,
+  extra: readonly string[] = [],
+): string[] {
   return [
     '-F',
     '/dev/null',

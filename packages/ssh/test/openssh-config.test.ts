@@ -55,7 +55,10 @@ describe('openSshConfig', () => {
       expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }),
     )
     expect(() => openSshConfig('fast', 'sideways' as never)).toThrow(
-      expect.objectContaining({ code: 'KA_ERR_INVALID_ARGUMENT', message: expect.stringContaining('"sideways"') }),
+      expect.objectContaining({
+        code: 'KA_ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('"sideways"'),
+      }),
     )
   })
 })
@@ -72,7 +75,15 @@ describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('openSshConfig read 
       // sshd -t/-T want /run/sshd: a private mount namespace with a tmpfs /run, as the harness runs sshd.
       const sshd = requireBinary('sshd')
       const script = `mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && ${sshd} -t -f ${file} && ${sshd} -T -f ${file}`
-      const result = await run([requireBinary('unshare'), '--mount', '--propagation', 'private', 'sh', '-c', script])
+      const result = await run([
+        requireBinary('unshare'),
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+      ])
       const values = printed(result.stdout)
       expect(values.clientaliveinterval).toBe(String(o.intervalSeconds))
       expect(values.clientalivecountmax).toBe(String(o.countMax))

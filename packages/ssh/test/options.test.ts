@@ -11,7 +11,13 @@ describe('sshClientOptions / sshServerOptions', () => {
   })
 
   it('copy the base, override only the keepalive fields, and never touch the caller’s object', () => {
-    const base = Object.freeze({ host: 'h', port: 22, username: 'u', keepaliveInterval: 999_999, readyTimeout: 5 })
+    const base = Object.freeze({
+      host: 'h',
+      port: 22,
+      username: 'u',
+      keepaliveInterval: 999_999,
+      readyTimeout: 5,
+    })
     const options = sshClientOptions('fast', base)
     expect(options).toEqual({
       host: 'h',
@@ -49,8 +55,12 @@ describe('sshClientOptions / sshServerOptions', () => {
   })
 
   it('reject a bad policy or a base that is not an object with typed errors', () => {
-    expect(() => sshClientOptions('nope' as never)).toThrow(expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }))
-    expect(() => sshServerOptions({ probes: 0 })).toThrow(expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }))
+    expect(() => sshClientOptions('nope' as never)).toThrow(
+      expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }),
+    )
+    expect(() => sshServerOptions({ probes: 0 })).toThrow(
+      expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }),
+    )
     for (const bad of [42, 'x', null, [1]]) {
       expect(() => sshClientOptions('fast', bad as never)).toThrow(
         expect.objectContaining({ code: 'KA_ERR_INVALID_ARGUMENT' }),
@@ -64,6 +74,8 @@ describe('sshClientOptions / sshServerOptions', () => {
         },
       },
     )
-    expect(() => sshServerOptions('fast', hostile)).toThrow(expect.objectContaining({ code: 'KA_ERR_INVALID_ARGUMENT' }))
+    expect(() => sshServerOptions('fast', hostile)).toThrow(
+      expect.objectContaining({ code: 'KA_ERR_INVALID_ARGUMENT' }),
+    )
   })
 })

@@ -64,60 +64,72 @@ function expectOnTime(dead: SshDeadEvent): void {
   expect(dead.silenceMs).toBeLessThanOrEqual(d + 1000)
 }
 
-describe.skipIf(missingPrerequisites('ssh-keygen'))('server-side watchSsh against the OpenSSH ssh client', () => {
-  it('with ServerAliveInterval answering: never dropped', async () => {
-    expectNoLeaks()
-    const { server, keyPath, watched } = await serverWatching()
-    const ssh = spawnOpenSsh(openSshArgs(server.host, server.port, keyPath, ['ServerAliveInterval=1']))
-    const w = await watched
-    await sleep(4000)
-    console.log(`ssh (OpenSSH client) answered ${w.alive} of ${w.probes} keepalive requests in 4 s; dead ${w.dead.length}`)
-    expect(w.dead).toEqual([])
-    // ssh sends its own keepalive every second (ServerAliveInterval=1), which is life too, so the watcher's
-    // 500 ms idle elapses once per second, between two of the client's requests: one probe a second.
-    expect(w.probes).toBeGreaterThanOrEqual(3)
-    expect(w.alive).toBe(w.probes)
-    expect(ssh.exitCode).toBe(null)
-    w.watcher.stop()
-  })
-
-  it('frozen (SIGSTOP): dropped within detection time + 1 s', async () => {
-    expectNoLeaks()
-    const { server, keyPath, watched } = await serverWatching()
-    const ssh = spawnOpenSsh(openSshArgs(server.host, server.port, keyPath, ['ServerAliveInterval=1']))
-    const w = await watched
-    await sleep(1000)
-    await freezeProcess(ssh.pid!)
-    const dead = await nextEvent<SshDeadEvent>(w.watcher as never, 'dead', 5000)
-    const closed = await nextEvent<{ reason: Error }>(w.watcher as never, 'close', 2000).catch(() => undefined)
-    console.log(`frozen ssh client dropped after ${dead.silenceMs.toFixed(0)} ms of silence, ${dead.probesSent} probes unanswered`)
-    expectOnTime(dead)
-    expect(closed?.reason).toBe(dead.reason)
-  })
-
-  it('an ssh2 client that never answers global requests: dropped within detection time + 1 s', async () => {
-    expectNoLeaks()
-    const { server, watched } = await serverWatching()
-    const client = await connectSsh({
-      host: server.host,
-      port: server.port,
-      username: 'u',
-      privateKey: server.privateKey,
+describe.skipIf(missingPrerequisites('ssh-keygen'))(
+  'server-side watchSsh against the OpenSSH ssh client',
+  () => {
+    it('with ServerAliveInterval answering: never dropped', async () => {
+      expectNoLeaks()
+      const { server, keyPath, watched } = await serverWatching()
+      const ssh = spawnOpenSsh(openSshArgs(server.host, server.port, keyPath, ['ServerAliveInterval=1']))
+      const w = await watched
+      await sleep(4000)
+      console.log(
+        `ssh (OpenSSH client) answered ${w.alive} of ${w.probes} keepalive requests in 4 s; dead ${w.dead.length}`,
+      )
+      expect(w.dead).toEqual([])
+      // ssh sends its own keepalive every second (ServerAliveInterval=1), which is life too, so the watcher's
+      // 500 ms idle elapses once per second, between two of the client's requests: one probe a second.
+      expect(w.probes).toBeGreaterThanOrEqual(3)
+      expect(w.alive).toBe(w.probes)
+      expect(ssh.exitCode).toBe(null)
+      w.watcher.stop()
     })
-    // A fault, made through ssh2's internals (test only): its global-request handler now ignores everything.
-    ;(client as unknown as { _protocol: { _handlers: Record<string, unknown> } })._protocol._handlers.GLOBAL_REQUEST =
-      () => {}
-    const errors: Error[] = []
-    client.on('error', (e) => errors.push(e))
-    const clientClosed = nextEvent(client, 'close', 5000)
-    const w = await watched
-    const serverClosed = nextEvent<{ reason: Error }>(w.watcher as never, 'close', 5000)
-    const dead = await nextEvent<SshDeadEvent>(w.watcher as never, 'dead', 5000)
-    await clientClosed
-    expect((await serverClosed).reason).toBe(dead.reason)
-    console.log(`silent ssh2 client dropped after ${dead.silenceMs.toFixed(0)} ms, ${dead.probesSent} probes unanswered`)
-    expectOnTime(dead)
-    expect(dead.probesSent).toBe(POLICY.probes)
-    expect(server.clients.size).toBe(0)
-  })
-})
+
+    it('frozen (SIGSTOP): dropped within detection time + 1 s', async () => {
+      expectNoLeaks()
+      const { server, keyPath, watched } = await serverWatching()
+      const ssh = spawnOpenSsh(openSshArgs(server.host, server.port, keyPath, ['ServerAliveInterval=1']))
+      const w = await watched
+      await sleep(1000)
+      await freezeProcess(ssh.pid!)
+      const dead = await nextEvent<SshDeadEvent>(w.watcher as never, 'dead', 5000)
+      const closed = await nextEvent<{ reason: Error }>(w.watcher as never, 'close', 2000).catch(
+        () => undefined,
+      )
+      console.log(
+        `frozen ssh client dropped after ${dead.silenceMs.toFixed(0)} ms of silence, ${dead.probesSent} probes unanswered`,
+      )
+      expectOnTime(dead)
+      expect(closed?.reason).toBe(dead.reason)
+    })
+
+    it('an ssh2 client that never answers global requests: dropped within detection time + 1 s', async () => {
+      expectNoLeaks()
+      const { server, watched } = await serverWatching()
+      const client = await connectSsh({
+        host: server.host,
+        port: server.port,
+        username: 'u',
+        privateKey: server.privateKey,
+      })
+      // A fault, made through ssh2's internals (test only): its global-request handler now ignores everything.
+      ;(
+        client as unknown as { _protocol: { _handlers: Record<string, unknown> } }
+      )._protocol._handlers.GLOBAL_REQUEST = () => {}
+      const errors: Error[] = []
+      client.on('error', (e) => errors.push(e))
+      const clientClosed = nextEvent(client, 'close', 5000)
+      const w = await watched
+      const serverClosed = nextEvent<{ reason: Error }>(w.watcher as never, 'close', 5000)
+      const dead = await nextEvent<SshDeadEvent>(w.watcher as never, 'dead', 5000)
+      await clientClosed
+      expect((await serverClosed).reason).toBe(dead.reason)
+      console.log(
+        `silent ssh2 client dropped after ${dead.silenceMs.toFixed(0)} ms, ${dead.probesSent} probes unanswered`,
+      )
+      expectOnTime(dead)
+      expect(dead.probesSent).toBe(POLICY.probes)
+      expect(server.clients.size).toBe(0)
+    })
+  },
+)

@@ -43,7 +43,9 @@ describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('watchSsh against Op
     await sleep(100) // the last request's log line
     const logged = countKeepalives(sshd.log()) - before
     const gaps = probes.slice(1).map((t, i) => t - probes[i]!)
-    console.log(`sshd ${sshd.version} logged ${logged} keepalive requests; probe gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`)
+    console.log(
+      `sshd ${sshd.version} logged ${logged} keepalive requests; probe gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`,
+    )
     expect(logged).toBe(probes.length)
     expect(alive).toBe(probes.length)
     // 2500 ms / (400 ms idle + round trip + ≤ 10 ms tick) → 5 or 6.
@@ -108,19 +110,22 @@ describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('a frozen sshd (SIGS
   })
 })
 
-describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen', 'netns'))('an sshd blackholed beyond the first hop', () => {
-  it('is detected within detection time + 1 s, next to ssh2 plain keepalive', async () => {
-    expectNoLeaks()
-    const link = await createNetnsLink()
-    const sshd = await startSshd({ netns: link.serverNs, host: link.serverAddress })
-    const pair = spawnNode(PAIR, {
-      netns: link.clientNs,
-      args: [sshd.host, String(sshd.port), sshd.privateKeyPath, JSON.stringify(POLICY)],
+describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen', 'netns'))(
+  'an sshd blackholed beyond the first hop',
+  () => {
+    it('is detected within detection time + 1 s, next to ssh2 plain keepalive', async () => {
+      expectNoLeaks()
+      const link = await createNetnsLink()
+      const sshd = await startSshd({ netns: link.serverNs, host: link.serverAddress })
+      const pair = spawnNode(PAIR, {
+        netns: link.clientNs,
+        args: [sshd.host, String(sshd.port), sshd.privateKeyPath, JSON.stringify(POLICY)],
+      })
+      await pair.next('ready', 15_000)
+      await sleep(1500)
+      await link.dropTraffic()
+      const faultAt = Number(process.hrtime.bigint()) / 1e6
+      await measure(pair, faultAt, 'sshd blackholed (nft DROP)')
     })
-    await pair.next('ready', 15_000)
-    await sleep(1500)
-    await link.dropTraffic()
-    const faultAt = Number(process.hrtime.bigint()) / 1e6
-    await measure(pair, faultAt, 'sshd blackholed (nft DROP)')
-  })
-})
+  },
+)
