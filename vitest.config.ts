@@ -1,72 +1,65 @@
-import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+/**
+ * One vitest project per package, derived from `packages/<name>/package.json` (the tRPC habit), plus `integration`
+ * for the harness's own tests under test/. Adding a package needs no edit here.
+ *
+ * Tests import every package by its public name; the `@keepalive/source` export condition points the names at
+ * src/, so nothing needs building first. A package that lists `@keepalive/test-harness` in its devDependencies uses
+ * real peers and measures real deadlines: it gets the harness's per-test undo and run-level leftover check
+ * (test/README.md), runs one file at a time, and runs in a group of its own, after the CPU-heavy unit tests, so
+ * that no other project shares the machine's cores while it measures.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { defineConfig, type TestProjectConfiguration } from 'vitest/config'
 
-// Tests import each package by its public name; these aliases point the names at src/,
-// so no build is needed before testing (the tRPC habit).
-const alias = {
-  '@keepalive/core': fileURLToPath(new URL('./packages/core/src/index.ts', import.meta.url)),
-  '@keepalive/tcp': fileURLToPath(new URL('./packages/tcp/src/index.ts', import.meta.url)),
-  '@keepalive/ssh': fileURLToPath(new URL('./packages/ssh/src/index.ts', import.meta.url)),
+const resolve = { conditions: ['@keepalive/source'] }
+const harnessHooks = {
+  setupFiles: ['test/harness/vitest-setup.ts'],
+  globalSetup: ['test/harness/global-setup.ts'],
+  fileParallelism: false,
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
 }
 
+interface Manifest {
+  devDependencies?: Record<string, string>
+}
+
+const packageNames = readdirSync('packages', { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(`packages/${entry.name}/test`))
+  .map((entry) => entry.name)
+  .sort((a, b) => (a === 'core' ? -1 : b === 'core' ? 1 : a.localeCompare(b)))
+
+let group = 0
+const packageProjects: TestProjectConfiguration[] = packageNames.map((name) => {
+  const manifest = JSON.parse(readFileSync(`packages/${name}/package.json`, 'utf8')) as Manifest
+  const realPeers = manifest.devDependencies?.['@keepalive/test-harness'] !== undefined
+  return {
+    resolve,
+    ssr: { resolve },
+    test: {
+      name,
+      include: [`packages/${name}/test/**/*.test.ts`],
+      environment: 'node',
+      sequence: { groupOrder: realPeers ? ++group : 0 },
+      ...(realPeers ? harnessHooks : {}),
+    },
+  }
+})
+
 export default defineConfig({
-  resolve: { alias },
   test: {
-    // A skipped test must be visible; CI turns missing prerequisites into failures (see test/harness/prerequisites.ts).
+    // A skipped test must be visible; CI turns missing prerequisites into failures (test/harness/prerequisites.ts).
     reporters: process.env.CI ? ['verbose'] : ['default'],
     projects: [
+      ...packageProjects,
       {
-        resolve: { alias },
-        // Projects run one group after another (sequence.groupOrder): the CPU-heavy unit tests must not share
-        // this 2-core machine with the tcp and integration tests that measure real deadlines.
-        test: {
-          name: 'core',
-          include: ['packages/core/test/**/*.test.ts'],
-          environment: 'node',
-          sequence: { groupOrder: 0 },
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          name: 'tcp',
-          include: ['packages/tcp/test/**/*.test.ts'],
-          sequence: { groupOrder: 1 },
-          // Namespace tests use the harness: per-test undo and the run-level leftover check (test/README.md).
-          setupFiles: ['test/harness/vitest-setup.ts'],
-          globalSetup: ['test/harness/global-setup.ts'],
-          // Real sockets and network namespaces: one file at a time so timings are not disturbed.
-          fileParallelism: false,
-          testTimeout: 30_000,
-          hookTimeout: 30_000,
-        },
-      },
-      {
-        resolve: { alias },
-        test: {
-          name: 'ssh',
-          include: ['packages/ssh/test/**/*.test.ts'],
-          sequence: { groupOrder: 1 },
-          setupFiles: ['test/harness/vitest-setup.ts'],
-          globalSetup: ['test/harness/global-setup.ts'],
-          fileParallelism: false,
-          testTimeout: 60_000,
-          hookTimeout: 30_000,
-        },
-      },
-      {
-        resolve: { alias },
+        resolve,
+        ssr: { resolve },
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          sequence: { groupOrder: 2 },
-          // The harness: undo each test's namespaces, processes, servers and faults after it (also on failure),
-          // and fail the run if anything outlives it (test/README.md).
-          setupFiles: ['test/harness/vitest-setup.ts'],
-          globalSetup: ['test/harness/global-setup.ts'],
-          fileParallelism: false,
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          sequence: { groupOrder: ++group },
+          ...harnessHooks,
         },
       },
     ],

@@ -1,4 +1,5 @@
-// The public surface of @keepalive/core, named export by export.
+// What users of @keepalive/core call, by concept. The glue that only the @keepalive/* adapters use (diagnostics
+// channels, socket-option tables, the per-policy cache, the error factory) is in `@keepalive/core/internal`.
 
 export type {
   HttpSection,
@@ -8,30 +9,26 @@ export type {
   TcpSection,
 } from './config/config-types.js'
 export type { KeepaliveConfig, LoadConfigOptions, PathConfig } from './config/load-config.js'
+// The shared config file.
 export { loadConfig, policyFor } from './config/load-config.js'
 export type { ParseConfigOptions } from './config/parse-config.js'
 export { parseConfig } from './config/parse-config.js'
-export type { ChannelName } from './diagnostics.js'
-export { channels } from './diagnostics.js'
 export { formatDuration, parseDuration } from './duration.js'
 export type { KeepaliveErrorCode, KeepaliveErrorOptions } from './errors.js'
+// Errors: match on `code`.
 export {
   ConfigInvalidError,
   ConfigNotFoundError,
   ConfigParseError,
-  errorCodes,
   InvalidArgumentError,
   InvalidPolicyError,
   isKeepaliveError,
   KeepaliveError,
   ProbeFailedError,
   ProbeTimeoutError,
-  TcpNotTcpError,
-  TcpSocketClosedError,
-  TcpSockoptError,
-  TcpUnsupportedError,
 } from './errors.js'
 export type { ExplainOptions, Explanation, ProtocolExplanation } from './explain.js'
+// What each protocol will do with a policy, and why.
 export { explain } from './explain.js'
 export type {
   AliveEvent,
@@ -46,7 +43,9 @@ export type {
   SchedulerInfo,
   SchedulerOptions,
 } from './monitor/monitor.js'
+// The liveness monitor.
 export { configureScheduler, createMonitor, schedulerInfo } from './monitor/monitor.js'
+// The policy: three numbers, presets, durations.
 export { definePolicy, detectionTime, presets } from './policy.js'
 export type {
   HttpClientSettings,
@@ -61,16 +60,8 @@ export type { MqttSettings } from './protocols/mqtt.js'
 export { MQTT_MAX_KEEPALIVE, mqttSettings, mqttSettingsForServerKeepAlive } from './protocols/mqtt.js'
 export type { OpenSshKeepalive, Ssh2KeepaliveOptions, SshSettings } from './protocols/ssh.js'
 export { sshSettings } from './protocols/ssh.js'
-export type {
-  TcpKeepaliveValsSpec,
-  TcpOptionUnit,
-  TcpPlatformOptions,
-  TcpPlatformValues,
-  TcpSettings,
-  TcpSockoptSpec,
-  TcpSockoptValue,
-} from './protocols/tcp.js'
-export { tcpLimits, tcpPlatformOptions, tcpPlatformValues, tcpSettings } from './protocols/tcp.js'
+export type { TcpSettings } from './protocols/tcp.js'
+export { tcpSettings } from './protocols/tcp.js'
 export { configJsonSchema } from './schema/json-schema.js'
 export { MAX_DURATION_MS, MAX_JITTER, MAX_PROBES } from './schema/limits.js'
 export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'

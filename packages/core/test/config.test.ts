@@ -6,13 +6,13 @@ import {
   ConfigInvalidError,
   ConfigNotFoundError,
   ConfigParseError,
-  channels,
   InvalidArgumentError,
   type KeepaliveConfig,
   loadConfig,
   policyFor,
   presets,
 } from '@keepalive/core'
+import { channels } from '@keepalive/core/internal'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const fixtures = fileURLToPath(new URL('./fixtures/config/', import.meta.url))

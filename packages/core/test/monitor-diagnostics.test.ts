@@ -7,14 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import {
-  channels,
-  createMonitor,
-  definePolicy,
-  isKeepaliveError,
-  type Monitor,
-  presets,
-} from '@keepalive/core'
+import { createMonitor, definePolicy, isKeepaliveError, type Monitor, presets } from '@keepalive/core'
+import { channels } from '@keepalive/core/internal'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 const NAMES = ['create', 'probe', 'alive', 'dead', 'stall', 'stop', 'probeError'] as const

@@ -2,7 +2,6 @@
 // death. The stall is simulated by moving the monotonic clock without firing timers, then firing them.
 import diagnosticsChannel from 'node:diagnostics_channel'
 import {
-  channels,
   createMonitor,
   definePolicy,
   detectionTime,
@@ -11,6 +10,7 @@ import {
   presets,
   schedulerInfo,
 } from '@keepalive/core'
+import { channels } from '@keepalive/core/internal'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
 const TICK = 10

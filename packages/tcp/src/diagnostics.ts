@@ -1,6 +1,6 @@
 /** Publishing on core's `keepalive:tcp:*` channels: every warning, and every applied report. */
 import type { Socket } from 'node:net'
-import { channels } from '@keepalive/core'
+import { channels } from '@keepalive/core/internal'
 import type { TcpKeepaliveReport } from './report.js'
 
 /** Publishes a warning that belongs to no report. */

@@ -1,5 +1,6 @@
 /** Setting keepalive by setsockopt through FFI, with core's numbers and values. Failures are warnings with errno. */
-import type { TcpSettings, TcpSockoptValue } from '@keepalive/core'
+import type { TcpSettings } from '@keepalive/core'
+import type { TcpSockoptValue } from '@keepalive/core/internal'
 import { describeErrno, type Sockopt } from './sockopt-ffi.js'
 import { inReportUnits, sockoptCalls } from './sockopt-values.js'
 

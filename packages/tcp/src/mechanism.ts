@@ -1,6 +1,7 @@
 /** Choosing the mechanism: Node's own setKeepAlive with interval and count, setsockopt through FFI, or partial. */
-import { TcpUnsupportedError } from '@keepalive/core'
+
 import type { ApplyTcpKeepaliveOptions, TcpKeepaliveMechanism } from './apply-options.js'
+import { TcpUnsupportedError } from './errors.js'
 import { nativeKeepaliveLikely } from './native-keepalive.js'
 import { loadSockopt, type Sockopt, sockoptUnavailableReason } from './sockopt-ffi.js'
 

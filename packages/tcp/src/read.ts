@@ -1,5 +1,5 @@
 /** Reading TCP keepalive back from the kernel: the only proof of what a socket will actually do. */
-import type { TcpSockoptSpec } from '@keepalive/core'
+import type { TcpSockoptSpec } from '@keepalive/core/internal'
 import { resolveTcp } from './socket-fd.js'
 import { describeErrno, loadSockopt, type Sockopt } from './sockopt-ffi.js'
 import { inReportUnits } from './sockopt-values.js'

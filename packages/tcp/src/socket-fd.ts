@@ -3,7 +3,7 @@
  * an existing socket), before or after connect; and refusing, with a clear error, what is not TCP.
  */
 import { Socket } from 'node:net'
-import { TcpNotTcpError, TcpSocketClosedError } from '@keepalive/core'
+import { TcpNotTcpError, TcpSocketClosedError } from './errors.js'
 import { handleKind, internals, type NodeHandle } from './node-internals.js'
 
 export type TcpTarget =

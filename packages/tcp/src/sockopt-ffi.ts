@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module'
 import { constants as osConstants } from 'node:os'
-import { type TcpPlatformOptions, tcpPlatformOptions } from '@keepalive/core'
+import { type TcpPlatformOptions, tcpPlatformOptions } from '@keepalive/core/internal'
 
 /**
  * Where setsockopt/getsockopt live, per platform; the option numbers and units are core's `tcpPlatformOptions`.

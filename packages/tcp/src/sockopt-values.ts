@@ -2,13 +2,13 @@
  * The setsockopt calls for a socket, as core's `tcpPlatformValues` computes them (numbers and units from core's
  * `tcpPlatformOptions`), and the one conversion the read-back needs: a kernel value in its unit → ms / count.
  */
+import type { TcpSettings } from '@keepalive/core'
 import {
   type TcpOptionUnit,
   type TcpPlatformOptions,
-  type TcpSettings,
   type TcpSockoptValue,
   tcpPlatformValues,
-} from '@keepalive/core'
+} from '@keepalive/core/internal'
 
 /** core's setsockopt calls for one socket, by role. */
 export interface SockoptCalls {

@@ -5,14 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import tls from 'node:tls'
-import {
-  InvalidPolicyError,
-  isKeepaliveError,
-  type KeepaliveError,
-  TcpNotTcpError,
-  TcpSocketClosedError,
-} from '@keepalive/core'
-import { applyTcpKeepalive, readTcpKeepalive } from '@keepalive/tcp'
+import { InvalidPolicyError, isKeepaliveError, type KeepaliveError } from '@keepalive/core'
+import { applyTcpKeepalive, readTcpKeepalive, TcpNotTcpError, TcpSocketClosedError } from '@keepalive/tcp'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { applySettings } from '../src/apply.js'
 import { listen, once, own, pair, settings } from './helpers.js'

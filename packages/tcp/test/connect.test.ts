@@ -1,7 +1,7 @@
 /** connect/createServer with a keepalive option, isKeepaliveTimeout, diagnostics, the data path, and leaks. */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import net from 'node:net'
-import { InvalidPolicyError, TcpNotTcpError, TcpUnsupportedError } from '@keepalive/core'
+import { InvalidPolicyError } from '@keepalive/core'
 import {
   applyTcpKeepalive,
   connect,
@@ -10,6 +10,8 @@ import {
   isKeepaliveTimeout,
   readTcpKeepalive,
   type TcpKeepaliveReport,
+  TcpNotTcpError,
+  TcpUnsupportedError,
 } from '@keepalive/tcp'
 import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { expectedMechanism, listen, once, own, pair } from './helpers.js'

@@ -4,7 +4,7 @@
  * partial says exactly what it did not set, and an FFI failure is a warning and a fallback, never a crash.
  */
 import net from 'node:net'
-import { TcpUnsupportedError } from '@keepalive/core'
+import { TcpUnsupportedError } from '@keepalive/tcp'
 import { describe, expect, it } from 'vitest'
 import { applySettings } from '../src/apply.js'
 import { nativeKeepaliveLikely } from '../src/native-keepalive.js'

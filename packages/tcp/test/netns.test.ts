@@ -5,7 +5,7 @@
  * its own namespace, on the same Node as this suite, so the Node 20 run exercises the FFI path and the Node 24 run
  * the native one.
  */
-import { describe, expect, it } from 'vitest'
+
 import {
   createNetnsLink,
   expectNoLeaks,
@@ -14,7 +14,8 @@ import {
   type NetnsLink,
   type NodeProcess,
   spawnNode,
-} from '../../../test/harness/index.js'
+} from '@keepalive/test-harness'
+import { describe, expect, it } from 'vitest'
 // The harness's per-test cleanup (namespaces, processes, faults undone after each test, also on failure).
 import '../../../test/harness/vitest-setup.js'
 import { expectedMechanism } from './helpers.js'

@@ -4,7 +4,7 @@
  * top-level policy and in every protocol section, so they have the last word everywhere.
  * An empty variable counts as unset (`KEEPALIVE_IDLE= node app.js` switches the override off).
  */
-import { ConfigInvalidError } from '../errors.js'
+import { ConfigInvalidError, type KeepaliveError } from '../errors.js'
 import { describeValue } from '../schema/describe-value.js'
 import { PRESET_NAMES } from '../schema/limits.js'
 import { durationSchema, PRESET_RULE, PROBES_RULE, probesSchema } from '../schema/policy-schema.js'
@@ -69,7 +69,7 @@ export function readEnvOverrides(env: Env): EnvOverrides {
   return { ...overrides, applied }
 }
 
-function invalidEnv(name: string, value: string, rule: string, hint = ''): ConfigInvalidError {
+function invalidEnv(name: string, value: string, rule: string, hint = ''): KeepaliveError {
   return new ConfigInvalidError(
     `Invalid environment variable ${name}: ${rule}, got ${describeValue(value)}${hint}`,
   )

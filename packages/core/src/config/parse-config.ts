@@ -169,7 +169,7 @@ function invalidConfig(
   label: string,
   problems: readonly { line: number | undefined; message: string }[],
   cause?: unknown,
-): ConfigInvalidError {
+): KeepaliveError {
   // In file order, so the message reads top to bottom like the file; problems without a line go last.
   const sorted = [...problems].sort(
     (a, b) => (a.line ?? Number.POSITIVE_INFINITY) - (b.line ?? Number.POSITIVE_INFINITY),

@@ -461,7 +461,7 @@ function silenceAt(m: LivenessMonitor, now: number): number {
  * The `dead` reason. Built without a stack trace: it would only name the scheduler's own frames, and
  * capturing one costs microseconds per death when many peers die together.
  */
-function timeoutError(tp: TickPolicy, silenceMs: number, probesSent: number): ProbeTimeoutError {
+function timeoutError(tp: TickPolicy, silenceMs: number, probesSent: number): KeepaliveError {
   const { idle, interval, probes } = tp.policy
   const message =
     `No sign of life for ${Math.round(silenceMs)} ms; ${probesSent} ${probesSent === 1 ? 'probe' : 'probes'} ` +

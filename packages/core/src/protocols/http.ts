@@ -1,7 +1,9 @@
 // How HTTP persistent connections express a policy. Pure arithmetic: the http adapter configures its
 // agents, dispatcher and servers with these numbers; explain() prints them.
+
 import { InvalidArgumentError } from '../errors.js'
-import type { Policy } from '../types.js'
+import { definePolicy } from '../policy.js'
+import type { PolicyLike } from '../types.js'
 import { human, MAX_TIMER_MS, perHour } from './common.js'
 import { type TcpSettings, tcpSettings } from './tcp.js'
 
@@ -114,9 +116,10 @@ export interface HttpClientSettings {
  * middlebox has already dropped is what fails requests with ECONNRESET, so every bound errs low.
  */
 export function httpClientSettings(
-  policy: Policy,
+  policyLike: PolicyLike,
   options: HttpClientSettingsOptions = {},
 ): HttpClientSettings {
+  const policy = definePolicy(policyLike)
   const warnings: string[] = []
   const tcp = tcpSettings(policy)
   const bounds: { by: HttpIdleBound; ms: number }[] = [{ by: 'policy', ms: policy.idle }]
@@ -199,9 +202,10 @@ export interface HttpServerTimeouts {
  * 65 s when the path is unknown; headersTimeout = keepAliveTimeout + 1 s.
  */
 export function httpServerTimeouts(
-  policy: Policy,
+  policyLike: PolicyLike,
   options: HttpServerTimeoutsOptions = {},
 ): HttpServerTimeouts {
+  const policy = definePolicy(policyLike)
   const warnings: string[] = []
   const path = isDuration(options.pathIdleTimeout, 'pathIdleTimeout') ? options.pathIdleTimeout : undefined
   // Unless told otherwise, the clients are ours: they retire idle sockets after freeSocketTimeout.

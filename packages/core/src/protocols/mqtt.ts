@@ -1,7 +1,9 @@
 // How MQTT keepalive expresses a policy. Pure arithmetic: the mqtt adapter puts `keepalive` in CONNECT
 // (mqtt.js's option) and runs a liveness monitor with `monitor`; explain() prints both.
+
 import { InvalidArgumentError } from '../errors.js'
-import type { Policy } from '../types.js'
+import { definePolicy } from '../policy.js'
+import type { Policy, PolicyLike } from '../types.js'
 import { askedDetectionTime, human, perHour, toUnits } from './common.js'
 
 /** Keep Alive is a 16-bit number of seconds; 0 turns it off (MQTT 3.1.1 §3.1.2.10, 5.0 §3.1.2.10). */
@@ -42,7 +44,8 @@ export interface MqttSettings {
  * client send PINGREQ at any time, and those PINGREQs also satisfy the send-every-K rule. PINGRESP is
  * awaited `interval` and `probes` are allowed, so detection = monitor.idle + interval × probes ≤ asked.
  */
-export function mqttSettings(policy: Policy): MqttSettings {
+export function mqttSettings(policyLike: PolicyLike): MqttSettings {
+  const policy = definePolicy(policyLike)
   const warnings: string[] = []
   const k = toUnits(policy.idle, 1000, 1, MQTT_MAX_KEEPALIVE)
   if (k.raised) {
@@ -66,7 +69,11 @@ export function mqttSettings(policy: Policy): MqttSettings {
  * value wins ([MQTT-3.2.2-21]). 0 means the server turned keepalive off: the client need not send and the
  * broker never drops a silent client, but our monitor still probes after the policy's idle.
  */
-export function mqttSettingsForServerKeepAlive(policy: Policy, serverKeepAliveSeconds: number): MqttSettings {
+export function mqttSettingsForServerKeepAlive(
+  policyLike: PolicyLike,
+  serverKeepAliveSeconds: number,
+): MqttSettings {
+  const policy = definePolicy(policyLike)
   const s = serverKeepAliveSeconds
   if (!Number.isInteger(s) || s < 0 || s > MQTT_MAX_KEEPALIVE) {
     throw new InvalidArgumentError(

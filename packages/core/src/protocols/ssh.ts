@@ -1,6 +1,7 @@
 // How SSH keepalive expresses a policy. Pure arithmetic: the ssh adapter passes the ssh2 options,
 // openSshConfig() prints the OpenSSH lines, explain() prints both.
-import type { Policy } from '../types.js'
+import { definePolicy } from '../policy.js'
+import type { PolicyLike } from '../types.js'
 import { askedDetectionTime, human, MAX_TIMER_MS, perHour } from './common.js'
 
 /** ssh2's `keepaliveInterval` (ms) and `keepaliveCountMax`, the same names on Client and Server. */
@@ -61,7 +62,8 @@ const OPENSSH_MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000)
  * A count of 0 is never produced: sshd reads `ClientAliveCountMax 0` as "never terminate". A count is
  * at most 2³¹−1 (OpenSSH's int; ssh2 counts in a JS number), which detects earlier where it binds.
  */
-export function sshSettings(policy: Policy): SshSettings {
+export function sshSettings(policyLike: PolicyLike): SshSettings {
+  const policy = definePolicy(policyLike)
   const asked = askedDetectionTime(policy)
   const probes = Math.max(1, Math.floor(policy.probes))
   const warnings: string[] = []

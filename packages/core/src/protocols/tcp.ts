@@ -1,6 +1,7 @@
 // How TCP keepalive expresses a policy. Pure arithmetic: the tcp adapter applies the result with
 // setsockopt or Node's setKeepAlive, and explain() prints it.
-import type { Policy } from '../types.js'
+import { definePolicy } from '../policy.js'
+import type { PolicyLike } from '../types.js'
 import { askedDetectionTime, human, MAX_TIMER_MS, toUnits } from './common.js'
 
 /** Linux's limits (include/net/tcp.h MAX_TCP_KEEPIDLE/KEEPINTVL/KEEPCNT); the other platforms accept at least these. */
@@ -47,7 +48,8 @@ export interface TcpSettings {
  * still holds where the user timeout is not honoured, and a dead peer with unacknowledged data in
  * flight (when keepalive probes are not sent) is caught at the same time.
  */
-export function tcpSettings(policy: Policy): TcpSettings {
+export function tcpSettings(policyLike: PolicyLike): TcpSettings {
+  const policy = definePolicy(policyLike)
   const asked = askedDetectionTime(policy)
   const warnings: string[] = []
 
