@@ -3,18 +3,7 @@
  * `InvalidPolicyError` (`KA_ERR_INVALID_POLICY`) and bad arguments core's `InvalidArgumentError`
  * (`KA_ERR_INVALID_ARGUMENT`).
  */
-import { KeepaliveError, type KeepaliveErrorCode, type KeepaliveErrorOptions } from '@keepalive/core'
-
-// Stand-in for core's `defineError` until @keepalive/core/internal lands: same shape, same brand.
-function defineError(code: string, name: string) {
-  return class extends KeepaliveError {
-    static override readonly code = code as KeepaliveErrorCode
-    constructor(message: string, options?: KeepaliveErrorOptions) {
-      super(code as KeepaliveErrorCode, message, options)
-      this.name = name
-    }
-  }
-}
+import { defineError } from '@keepalive/core/internal'
 
 /**
  * The peer was silent for the policy's detection time, or ssh2's own keepalive gave up first: the reason the

@@ -6,10 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { InvalidPolicyError, isKeepaliveError } from '@keepalive/core'
+import { expectNoLeaks, startSsh2Server } from '@keepalive/test-harness'
 import ssh2, { type Connection } from 'ssh2'
 import { describe, expect, it } from 'vitest'
-import { expectNoLeaks, startSsh2Server } from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
 import {
   type SshCloseEvent,
   SshConnectionClosedError,

@@ -1,8 +1,8 @@
 /** Test helpers: connect an ssh2 client and wait for 'ready', run a command, wait for events with a deadline. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { EventEmitter } from 'node:events'
+import { registerCleanup, requireBinary } from '@keepalive/test-harness'
 import ssh2, { type ConnectConfig } from 'ssh2'
-import { registerCleanup, requireBinary } from '../../../test/harness/index.js'
 
 const { Client } = ssh2
 export type Ssh2Client = InstanceType<typeof Client>

@@ -6,9 +6,8 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { definePolicy, type PolicyLike, sshSettings } from '@keepalive/core'
+import { makeTempDir, missingPrerequisites, requireBinary, run } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { makeTempDir, missingPrerequisites, requireBinary, run } from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
 import { openSshConfig } from '../src/index.js'
 
 const POLICIES: PolicyLike[] = [

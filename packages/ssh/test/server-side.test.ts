@@ -6,17 +6,16 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Connection } from 'ssh2'
-import { describe, expect, it } from 'vitest'
+import { detectionTime } from '@keepalive/core'
 import {
   expectNoLeaks,
   freezeProcess,
   makeTempDir,
   missingPrerequisites,
   startSsh2Server,
-} from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
-import { detectionTime } from '@keepalive/core'
+} from '@keepalive/test-harness'
+import type { Connection } from 'ssh2'
+import { describe, expect, it } from 'vitest'
 import { type SshDeadEvent, type SshWatcher, watchSsh } from '../src/index.js'
 import { connectSsh, nextEvent, openSshArgs, sleep, spawnOpenSsh } from './helpers.js'
 

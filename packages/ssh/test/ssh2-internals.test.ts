@@ -4,10 +4,9 @@
  * probing. Also: which one runs when ssh2's own keepalive is on too, and that `dead` fires for whichever noticed.
  */
 import { createRequire } from 'node:module'
+import { expectNoLeaks, registerCleanup, startSsh2Server } from '@keepalive/test-harness'
 import ssh2 from 'ssh2'
 import { describe, expect, it } from 'vitest'
-import { expectNoLeaks, registerCleanup, startSsh2Server } from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
 import { type SshDeadEvent, SshKeepaliveTimeoutError, SshUnsupportedError, watchSsh } from '../src/index.js'
 import { SSH2_MAJOR, ssh2Access } from '../src/ssh2-internals.js'
 import { connectSsh, nextEvent, sleep } from './helpers.js'

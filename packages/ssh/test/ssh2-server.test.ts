@@ -3,9 +3,8 @@
  * ones the watcher sent, spaced by the policy's idle; the server-side watcher against an ssh2 client.
  */
 import { performance } from 'node:perf_hooks'
+import { expectNoLeaks, startSsh2Server } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { expectNoLeaks, startSsh2Server } from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
 import { watchSsh } from '../src/index.js'
 import { connectSsh, execSsh, sleep } from './helpers.js'
 

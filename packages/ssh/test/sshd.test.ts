@@ -5,7 +5,7 @@
  * + 1 s, measured side by side with ssh2's plain keepaliveInterval/CountMax on the same fault.
  */
 import { performance } from 'node:perf_hooks'
-import { describe, expect, it } from 'vitest'
+import { definePolicy, detectionTime, sshSettings } from '@keepalive/core'
 import {
   createNetnsLink,
   expectNoLeaks,
@@ -13,9 +13,8 @@ import {
   type NodeProcess,
   spawnNode,
   startSshd,
-} from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
-import { definePolicy, detectionTime, sshSettings } from '@keepalive/core'
+} from '@keepalive/test-harness'
+import { describe, expect, it } from 'vitest'
 import { watchSsh } from '../src/index.js'
 import { connectSsh, execSsh, sleep } from './helpers.js'
 

@@ -6,10 +6,10 @@
  * (ssh2 alone counts only replies as life, ssh2 #474). Up, the watcher runs alone, so the probes during the
  * full-window silences are its own.
  */
-import { describe, expect, it } from 'vitest'
-import { expectNoLeaks, missingPrerequisites, startSshd } from '../../../test/harness/index.js'
-import '../../../test/harness/vitest-setup.js'
+
+import { expectNoLeaks, missingPrerequisites, startSshd } from '@keepalive/test-harness'
 import type { ClientChannel } from 'ssh2'
+import { describe, expect, it } from 'vitest'
 import { sshClientOptions, watchSsh } from '../src/index.js'
 import { connectSsh, type Ssh2Client } from './helpers.js'
 
