@@ -6,8 +6,13 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { expectNoLeaks, startSsh2Server } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { watchSsh } from '../src/index.js'
+import { type SshWatcher, watchSsh } from '../src/index.js'
 import { connectSsh, execSsh, nextEvent, sleep } from './helpers.js'
+
+/** A probe may be in flight when the test stops counting: wait for its answer, so every probe can be matched. */
+async function settle(watcher: SshWatcher): Promise<void> {
+  if (watcher.state === 'probing') await nextEvent(watcher as never, 'alive', 1000)
+}
 
 /** ssh2's server keepalive would ping our client, and replies to it are life: keep it out of the count. */
 const SERVER_QUIET = { keepaliveInterval: 2 ** 31 - 1 }
@@ -38,6 +43,7 @@ describe('watchSsh client against an ssh2 server', () => {
     watcher.on('probe', () => probes++)
     watcher.on('alive', () => alive++)
     await sleep(2500)
+    await settle(watcher)
     watcher.stop()
     // Each answered probe restarts the idle period: one probe per 400 ms + round trip + up to one 10 ms tick.
     expect(seen.length).toBe(probes)
@@ -99,6 +105,7 @@ describe('replies and diagnostics', () => {
       watcher.on('alive', () => alive++)
       watcher.on('dead', (e) => dead.push(e))
       await sleep(1500)
+      await settle(watcher)
       expect(dead).toEqual([])
       expect(probes).toBeGreaterThanOrEqual(5) // one per 200 ms + round trip
       expect(alive).toBe(probes)

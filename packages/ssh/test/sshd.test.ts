@@ -17,7 +17,7 @@ import {
 } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { watchSsh } from '../src/index.js'
-import { connectSsh, execSsh, sleep } from './helpers.js'
+import { connectSsh, execSsh, nextEvent, sleep } from './helpers.js'
 
 const PAIR = new URL('./fixtures/ssh-pair.ts', import.meta.url)
 
@@ -39,6 +39,8 @@ describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('watchSsh against Op
     watcher.on('probe', () => probes.push(performance.now()))
     watcher.on('alive', () => alive++)
     await sleep(2500)
+    // A probe may be in flight when counting stops: wait for its answer, so every probe can be matched.
+    if (watcher.state === 'probing') await nextEvent(watcher as never, 'alive', 1000)
     watcher.stop()
     await sleep(100) // the last request's log line
     const logged = countKeepalives(sshd.log()) - before
