@@ -32,6 +32,8 @@ describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('watchSsh against Op
       privateKey: sshd.privateKey,
     })
     expect(await execSsh(client, 'echo hello from sshd')).toEqual({ stdout: 'hello from sshd\n', code: 0 })
+    // Small packets: without TCP_NODELAY a reply can wait for a delayed ACK (40 ms; seen on Node 24).
+    client.setNoDelay(true)
     const before = countKeepalives(sshd.log())
     const watcher = watchSsh(client, { idle: '400ms', interval: '400ms', probes: 2 })
     const probes: number[] = []
