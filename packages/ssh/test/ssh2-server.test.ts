@@ -39,7 +39,7 @@ describe('watchSsh client against an ssh2 server', () => {
     const policy = { idle: '400ms', interval: '400ms', probes: 2 }
     // Small packets both ways: without TCP_NODELAY a reply can wait for a delayed ACK (40 ms; seen on Node 24).
     client.setNoDelay(true)
-    for (const c of server.clients) c.setNoDelay(true)
+    for (const c of server.clients) (c as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true)
     const watcher = watchSsh(client, policy)
     let probes = 0
     let alive = 0
