@@ -57,7 +57,8 @@ async function server() {
       conn.on('error', () => {})
       conn.on('authentication', (ctx) => {
         if (ctx.method !== 'publickey' || ctx.key.algo !== allowed.type) return ctx.reject(['publickey'])
-        if (ctx.signature) return allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) ? ctx.accept() : ctx.reject()
+        if (ctx.signature)
+          return allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) ? ctx.accept() : ctx.reject()
         ctx.accept()
       })
     },
@@ -71,7 +72,9 @@ async function server() {
 
 async function client() {
   const { mode, port, privateKey, policy, windowS } = JSON.parse(process.argv[3])
-  const { watchSsh, sshClientOptions } = await import(new URL('../packages/ssh/dist/index.js', import.meta.url).href)
+  const { watchSsh, sshClientOptions } = await import(
+    new URL('../packages/ssh/dist/index.js', import.meta.url).href
+  )
   const core = await import(new URL('../packages/core/dist/index.js', import.meta.url).href)
   // watchSsh@100ms: the same, with core's shared scheduler ticking every 100 ms instead of 10 ms (configureScheduler).
   if (mode === 'watchSsh@100ms') core.configureScheduler({ tickMs: 100 })
@@ -156,7 +159,10 @@ async function orchestrate() {
     if (baseline === undefined && !modes.includes('baseline')) modes.unshift('baseline')
     for (const mode of modes) {
       const started = performance.now()
-      const c = child(['client', JSON.stringify({ mode, port, privateKey: clientKeys.private, policy, windowS })])
+      const c = child([
+        'client',
+        JSON.stringify({ mode, port, privateKey: clientKeys.private, policy, windowS }),
+      ])
       const connected = await c.next()
       const connectS = (performance.now() - started) / 1000
       const before = await count()
