@@ -25,18 +25,16 @@ export function createProgram(): Command {
     .version('0.1.0')
     .showSuggestionAfterError(true)
     .addHelpText('after', EXIT_CODES_HELP)
+    // Parse errors become exceptions handled below, not process.exit() or a message from inside commander;
+    // subcommands inherit both settings when they are created.
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: () => {} })
   registerExplain(program)
   registerConfig(program)
   registerSysctl(program)
   registerCheck(program)
   registerDemo(program)
-  // Parse errors become exceptions handled below, not process.exit() from inside commander.
-  program.exitOverride()
-  for (const command of program.commands) command.exitOverride()
-  program.configureOutput({
-    writeErr: (text) => process.stderr.write(text),
-    outputError: () => {},
-  })
+  for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP)
   return program
 }
 
@@ -55,7 +53,8 @@ function report(error: unknown): number {
   if (error instanceof CommanderError) {
     // --help and --version "fail" with exit code 0.
     if (error.exitCode === 0) return EXIT.ok
-    process.stderr.write(`keepalive: ${error.message.replace(/^error: /, '')}\n`)
+    const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')
+    process.stderr.write(`keepalive: ${message}\n`)
     process.stderr.write('Run `keepalive --help` (or `keepalive <command> --help`) for usage.\n')
     return EXIT.usage
   }

@@ -2,10 +2,10 @@
  * `keepalive check <url>`: connects to a live peer with the policy and reports what was negotiated and applied,
  * and the measured round trip of a few probes. One module per protocol under ../check/.
  */
-import { formatDuration, parseDuration, type Protocol } from '@keepalive/core'
+import { formatDuration, type Protocol, parseDuration } from '@keepalive/core'
 import type { Command } from 'commander'
-import { checkTcp } from '../check/tcp.js'
 import type { CheckOptions, CheckResult } from '../check/result.js'
+import { checkTcp } from '../check/tcp.js'
 import { CliUsageError } from '../errors.js'
 import { colour, line, printJson, table } from '../output.js'
 import { resolvePolicy } from '../policy-option.js'
