@@ -1,0 +1,5 @@
+/** The demo's scenarios, one module per protocol, in the order of the table. */
+import type { Scenario } from '../scenario.js'
+import { tcpKernel, tcpMonitor } from './tcp.js'
+
+export const SCENARIOS: readonly Scenario[] = [tcpKernel, tcpMonitor]
