@@ -194,7 +194,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const probesAfterFault = new Map<string, number>()
     const deaths = new Map<string, Extract<FromClients, { type: 'dead' }>>()
     const failures = new Map<string, string>()
-    const counters = new Map<string, WireCount>()
     let faultAt: number | undefined
     let baseline: Record<string, WireCount> = {}
     let atFault: Record<string, WireCount> = {}
@@ -222,13 +221,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         case 'dead':
           deaths.set(message.id, message)
           progress?.dead(message.id, message.at, message.at - message.lastSignOfLife)
-          void netns
-            ?.readCounters()
-            .then((c) => {
-              if (c[message.id]) counters.set(message.id, c[message.id]!)
-            })
-            .finally(checkDone)
-          if (netns === undefined) checkDone()
+          checkDone()
           break
         case 'failed':
           failures.set(message.id, message.message)
@@ -257,6 +250,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const longest = Math.max(...scenarios.map((s) => s.configured(policy) + toleranceOf(s, policy).ms))
     await Promise.race([allDone, sleep(longest + 2000)])
     progress?.stop()
+    // Read once at the end: after a death nothing but FIN and RST (not counted) goes to that peer any more.
+    const wire = (await netns?.readCounters()) ?? {}
 
     const rows = scenarios.map((s): DemoRow => {
       const configured = s.configured(policy)
@@ -264,17 +259,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const death = deaths.get(s.id)
       const failure = failures.get(s.id)
       const measured = death === undefined ? null : Math.round(death.at - death.lastSignOfLife)
-      const wire = counters.get(s.id)
+      const counted = wire[s.id]
       const bytes =
         mode === 'netns'
-          ? wire === undefined
+          ? counted === undefined
             ? null
-            : wire.bytes - (baseline[s.id]?.bytes ?? 0)
+            : counted.bytes - (baseline[s.id]?.bytes ?? 0)
           : (death?.payloadBytes ?? null)
       const probesSent = s.kernel
-        ? wire === undefined
+        ? counted === undefined
           ? null
-          : wire.packetsOut - (atFault[s.id]?.packetsOut ?? 0)
+          : counted.packetsOut - (atFault[s.id]?.packetsOut ?? 0)
         : (probesAfterFault.get(s.id) ?? 0)
       const kept = measured !== null && measured <= configured + tolerance.ms
       const detail =
