@@ -69,7 +69,7 @@ describe('keepalive check tcp://', () => {
     )
   })
 
-  it.each([
+  it.concurrent.each([
     [['check', 'nonsense'], /not a URL/],
     [['check', 'tcp://127.0.0.1'], /names no port/],
     [['check', 'gopher://x:70'], /unsupported URL scheme "gopher:"/],

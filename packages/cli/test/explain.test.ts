@@ -75,7 +75,7 @@ describe('keepalive explain', () => {
     expect(report.protocols[0]!.policy).toMatchObject({ idle: 210_000, preset: 'battery' })
   })
 
-  it.each([
+  it.concurrent.each([
     [['explain', '--policy', 'nope'], /--policy: .*"nope"/],
     [['explain', '--policy', '5s/1s'], /idle\/interval\/probes/],
     [['explain', '--policy', '{bad json'], /not valid JSON/],
