@@ -6,7 +6,9 @@
  * clocks of two processes), and at most `tolerance` after it (the demo names where that slack comes from per row).
  */
 import { execFileSync } from 'node:child_process'
-import { findBinary, missingPrerequisites } from '@keepalive/test-harness'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { findBinary, makeTempDir, missingPrerequisites } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import * as z from 'zod'
 import { expectOneLineError, runCli } from './run-cli.js'
@@ -32,6 +34,20 @@ const demoJsonSchema = z.strictObject({
   bytesKind: z.enum(['wire', 'payload']),
   rows: z.array(row).min(1),
   skipped: z.array(z.strictObject({ id: z.string(), protocol: z.string(), why: z.string().min(1) })),
+  timeline: z.strictObject({
+    fault: z.number().nonnegative().nullable(),
+    rows: z.array(
+      z.strictObject({
+        id: z.string(),
+        events: z.array(
+          z.strictObject({
+            at: z.number(),
+            kind: z.enum(['connected', 'probe', 'alive', 'lastSign', 'dead']),
+          }),
+        ),
+      }),
+    ),
+  }),
   ok: z.boolean(),
 })
 
@@ -90,13 +106,27 @@ describe('keepalive demo', () => {
       // A keepalive probe and its ACK carry no payload: 52-byte IP packets (20 IP + 32 TCP with timestamps).
       expect(kernel.bytes! % 52).toBe(0)
       expect(demoNamespaces()).toEqual([])
+      const fault = report.timeline.fault!
+      for (const row of report.timeline.rows) {
+        const kinds = row.events.map((e) => e.kind)
+        expect(kinds, row.id).toContain('connected')
+        const lastSign = row.events.find((e) => e.kind === 'lastSign')!.at
+        // The last sign of life comes before the peers vanished, the death after.
+        expect(lastSign, row.id).toBeLessThanOrEqual(fault + EARLY_SLACK_MS)
+        expect(row.events.find((e) => e.kind === 'dead')!.at, row.id).toBeGreaterThan(fault)
+      }
     },
   )
 
-  it('prints live progress and the table for people; bad options exit 2', async () => {
-    const run = await runCli(['demo', '--policy', '2s/500ms/2', '--warmup', '2500ms', '--freeze'], {
-      timeoutMs: 60_000,
-    })
+  it('prints live progress and the table for people, and the timeline with --svg; bad options exit 2', async () => {
+    const dir = await makeTempDir('cli-demo')
+    const svg = join(dir.path, 'timeline.svg')
+    const run = await runCli(
+      ['demo', '--policy', '2s/500ms/2', '--warmup', '2500ms', '--freeze', '--svg', svg],
+      {
+        timeoutMs: 60_000,
+      },
+    )
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toMatch(/^ +[\d.]+s {2}tcp +connected, idle$/m)
     expect(run.stdout).toMatch(/peers frozen \(SIGSTOP\)/)
@@ -105,6 +135,12 @@ describe('keepalive demo', () => {
     )
     expect(run.stdout).toMatch(/^tcp +PING\/PONG monitor \(createMonitor\) +3s +3\.\d+s +2 +\d+ +kept$/m)
     expect(run.stdout).toContain('every promise kept')
+    const picture = await readFile(svg, 'utf8')
+    expect(picture).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+    expect(picture).toMatch(/peers frozen<\/text>/)
+    // One cross per detected death, and the probes the monitor sent (open circles) before and after the freeze.
+    expect(picture.match(/<path d="M/g)?.length).toBe(1)
+    expect(picture.match(/fill="white" stroke="#36c"/g)?.length).toBeGreaterThanOrEqual(3)
     expectOneLineError(await runCli(['demo', '--warmup', 'later']), 2, /--warmup/)
     expectOneLineError(await runCli(['demo', '--policy', 'slow']), 2, /--policy/)
   })

@@ -2,10 +2,13 @@
  * `keepalive demo`: every protocol's client with one shared policy watches its embedded peer vanish; the table
  * compares each measured detection time with the promise. The work is in ../demo/.
  */
+
+import { writeFile } from 'node:fs/promises'
 import { formatDuration, parseDuration } from '@keepalive/core'
 import type { Command } from 'commander'
 import { type DemoResult, runDemo } from '../demo/run-demo.js'
 import { SCENARIOS } from '../demo/scenarios/index.js'
+import { renderSvg } from '../demo/svg.js'
 import { CliUsageError, EXIT } from '../errors.js'
 import { colour, line, printJson, table } from '../output.js'
 import { parsePolicyArgument } from '../policy-option.js'
@@ -14,6 +17,7 @@ interface DemoFlags {
   policy: string
   freeze?: boolean
   warmup?: string
+  svg?: string
   json?: boolean
 }
 
@@ -26,6 +30,7 @@ export function registerDemo(program: Command): void {
     .option('--policy <policy>', 'a preset, idle/interval/probes such as 5s/1s/3, or JSON', 'fast')
     .option('--freeze', 'freeze the peers (SIGSTOP) instead of blackholing them, even as root')
     .option('--warmup <duration>', "silence before the peers vanish (default: the policy's idle + 1s)")
+    .option('--svg <file>', 'also write a timeline picture of probes, answers and deaths per protocol')
     .option('--json', 'print the result as JSON (no live progress)')
     .addHelpText(
       'after',
@@ -45,8 +50,10 @@ export function registerDemo(program: Command): void {
         progress: !flags.json,
         ...(warmup === undefined ? {} : { warmup }),
       })
+      if (flags.svg !== undefined) await writeFile(flags.svg, renderSvg(result))
       if (flags.json) printJson(result)
       else printHuman(result)
+      if (flags.svg !== undefined && !flags.json) line(`timeline written to ${flags.svg}`)
       if (!result.ok) process.exitCode = EXIT.failed
     })
 }

@@ -50,6 +50,19 @@ export interface DemoRow {
   readonly detail: string
 }
 
+/** What happened when, per row, in ms since the demo started its clients (for --svg and --json). */
+export interface Timeline {
+  /** When the peers vanished. */
+  readonly fault: number | null
+  readonly rows: readonly {
+    readonly id: string
+    readonly events: readonly {
+      readonly at: number
+      readonly kind: 'connected' | 'probe' | 'alive' | 'lastSign' | 'dead'
+    }[]
+  }[]
+}
+
 export interface DemoResult {
   readonly mode: FaultMode
   /** Why this mode, and what it can and cannot show. */
@@ -59,6 +72,7 @@ export interface DemoResult {
   readonly bytesKind: 'wire' | 'payload'
   readonly rows: readonly DemoRow[]
   readonly skipped: readonly { readonly id: string; readonly protocol: string; readonly why: string }[]
+  readonly timeline: Timeline
   readonly ok: boolean
 }
 
@@ -204,7 +218,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const checkDone = () => {
       if (scenarios.every((s) => deaths.has(s.id) || failures.has(s.id))) settle()
     }
+    const origin = now()
+    const events = new Map<
+      string,
+      { at: number; kind: Timeline['rows'][number]['events'][number]['kind'] }[]
+    >(scenarios.map((s) => [s.id, []]))
+    const record = (id: string, at: number, kind: Timeline['rows'][number]['events'][number]['kind']) =>
+      events.get(id)?.push({ at: Math.round(at - origin), kind })
     clients.on('message', (message: FromClients) => {
+      if (message.type === 'dead') {
+        record(message.id, message.lastSignOfLife, 'lastSign')
+        record(message.id, message.at, 'dead')
+      } else if (message.type === 'connected' || message.type === 'probe' || message.type === 'alive') {
+        record(message.id, message.at, message.type)
+      }
       switch (message.type) {
         case 'connected':
           progress?.connected(message.id, message.at)
@@ -299,6 +326,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       bytesKind: mode === 'netns' ? 'wire' : 'payload',
       rows,
       skipped,
+      timeline: {
+        fault: faultAt === undefined ? null : Math.round(faultAt - origin),
+        rows: scenarios.map((s) => ({ id: s.id, events: events.get(s.id) ?? [] })),
+      },
       ok: rows.every((r) => r.kept),
     }
   } finally {
