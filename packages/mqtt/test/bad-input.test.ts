@@ -1,0 +1,172 @@
+/**
+ * Bad input from the broker (a scripted MQTT 5 broker: Server Keep Alive 0, 65535, absent; no CONNACK at all; a
+ * PINGRESP storm) and from the caller (keepalive 0, invalid policies, not a client, a closed client): defined
+ * behaviour, typed errors, nothing leaked (each test checks handles, timers and the monitor count).
+ */
+import { isKeepaliveError, schedulerInfo } from '@keepalive/core'
+import {
+  type MqttDeadEvent,
+  type MqttKeepaliveEvent,
+  type MqttWatcher,
+  mqttOptions,
+  watchMqtt,
+} from '@keepalive/mqtt'
+import { expectNoLeaks, startAedes } from '@keepalive/test-harness'
+import mqtt, { type MqttClient } from 'mqtt'
+import { describe, expect, it } from 'vitest'
+import { PACKET, type ScriptedBroker, startScriptedBroker } from './mqtt-wire.js'
+
+/** K = 1 s; dead 2 s after the last byte. */
+const POLICY = { idle: '1s', interval: '500ms', probes: 2 }
+const log = (line: string): void => console.info(`[mqtt bad input] ${line}`)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const end = (client: MqttClient) => new Promise<void>((resolve) => client.end(true, () => resolve()))
+
+async function watched(broker: ScriptedBroker, extra: object = {}) {
+  const client = mqtt.connect(
+    broker.url,
+    mqttOptions(POLICY, { protocolVersion: 5, reconnectPeriod: 0, ...extra }),
+  )
+  client.on('error', () => {})
+  const watcher = watchMqtt(client)
+  return { client, watcher }
+}
+
+function keepaliveEvent(watcher: MqttWatcher): Promise<MqttKeepaliveEvent> {
+  return new Promise((resolve) => watcher.once('keepalive', resolve))
+}
+
+function gapsOf(broker: ScriptedBroker): number[] {
+  const at = broker.pingreqs().map((p) => p.at)
+  return at.slice(1).map((t, i) => t - (at[i] as number))
+}
+
+describe('bad input from the broker', () => {
+  it('Server Keep Alive 0, 65535 and absent: honoured and reported; the receive side keeps the policy', async () => {
+    expectNoLeaks()
+    const run = async (serverKeepAlive: number | undefined) => {
+      const broker = await startScriptedBroker({ connack: { serverKeepAlive } })
+      const { client, watcher } = await watched(broker)
+      const event = await keepaliveEvent(watcher)
+      await sleep(3300)
+      const result = {
+        event,
+        pingreqs: broker.pingreqs().length,
+        gaps: gapsOf(broker),
+        deaths: watcher.deaths,
+      }
+      watcher.stop()
+      await end(client)
+      await broker.stop()
+      return result
+    }
+    const [off, max, absent] = await Promise.all([run(0), run(65535), run(undefined)])
+    for (const [name, r] of Object.entries({ off, max, absent })) {
+      log(
+        `Server Keep Alive ${name}: keepalive ${r.event.keepalive}, PINGREQ gaps ${r.gaps.map((g) => g.toFixed(0)).join(', ')} ms`,
+      )
+    }
+    expect(off.event).toMatchObject({ keepalive: 0, requested: 1, serverKeepAlive: 0 })
+    expect(off.event.warnings.join(' ')).toMatch(/turned Keep Alive off/)
+    expect(max.event).toMatchObject({ keepalive: 65535, requested: 1, serverKeepAlive: 65535 })
+    expect(absent.event).toMatchObject({ keepalive: 1, requested: 1, serverKeepAlive: undefined })
+    for (const r of [off, max, absent]) {
+      // 0 and 65535 leave only the receive side: a PINGREQ after each 1 s of silence (PINGRESP comes at once).
+      // Absent: Keep Alive 1 s on both sides, the same rhythm. Slack: the 10 ms tick and scheduling.
+      expect(r.deaths).toBe(0)
+      expect(r.pingreqs).toBe(3)
+      for (const gap of r.gaps) {
+        expect(gap).toBeGreaterThanOrEqual(1000 - 15)
+        expect(gap).toBeLessThanOrEqual(1000 + 50)
+      }
+    }
+    expect(schedulerInfo().monitors).toBe(0)
+  })
+
+  it('no CONNACK: KA_ERR_MQTT_CONNACK_TIMEOUT within detection time + 1 s of CONNECT, connection closed', async () => {
+    expectNoLeaks()
+    const broker = await startScriptedBroker({ connack: null })
+    const { client, watcher } = await watched(broker, { connectTimeout: 60_000 })
+    const start = performance.now()
+    const dead = await new Promise<MqttDeadEvent>((resolve) => watcher.once('dead', resolve))
+    const elapsed = performance.now() - start
+    log(`no CONNACK: dead after ${elapsed.toFixed(0)} ms (${dead.reason.code})`)
+    expect(isKeepaliveError(dead.reason, 'KA_ERR_MQTT_CONNACK_TIMEOUT')).toBe(true)
+    expect(dead.reason.cause).toMatchObject({ code: 'KA_ERR_PROBE_TIMEOUT' })
+    // No PINGREQ before CONNACK: mqtt.js would only queue it.
+    expect(broker.pingreqs()).toHaveLength(0)
+    expect(broker.received.map((p) => p.type)).toEqual([PACKET.CONNECT])
+    // Timed from after connect() returned, so at most a few ms short of 2 s; 1 s of slack as the issue allows.
+    expect(elapsed).toBeGreaterThanOrEqual(2000 - 20)
+    expect(elapsed).toBeLessThanOrEqual(2000 + 1000)
+    await new Promise((resolve) =>
+      client.stream.destroyed ? resolve(null) : client.stream.once('close', resolve),
+    )
+    expect(watcher.state).toBe('disconnected')
+    watcher.stop()
+    await end(client)
+    expect(schedulerInfo().monitors).toBe(0)
+  })
+
+  it('a PINGRESP storm: no death, no crash, no extra PINGREQs', async () => {
+    expectNoLeaks()
+    const broker = await startScriptedBroker({ connack: { serverKeepAlive: undefined } })
+    const { client, watcher } = await watched(broker)
+    await keepaliveEvent(watcher)
+    const stopStorm = broker.pingrespStorm(1)
+    const start = performance.now()
+    await sleep(3200)
+    stopStorm()
+    const sent = broker.pingreqs(start).length
+    log(`PINGRESP storm 3.2 s: ${sent} PINGREQs sent, state ${watcher.state}`)
+    // The receive side is never silent; the send side still owes one PINGREQ per Keep Alive (1 s).
+    expect(sent).toBe(3)
+    expect(watcher.deaths).toBe(0)
+    expect(client.connected).toBe(true)
+    watcher.stop()
+    await end(client)
+    await broker.stop()
+  })
+})
+
+describe('bad input from the caller', () => {
+  it('typed errors for keepalive 0, invalid policies, a non-client, a closed client; nothing attached', async () => {
+    expectNoLeaks()
+    const code = (fn: () => unknown): string | undefined => {
+      try {
+        fn()
+      } catch (error) {
+        return (error as { code?: string }).code
+      }
+      return undefined
+    }
+    expect(code(() => mqttOptions('fast', { keepalive: 0 }))).toBe('KA_ERR_MQTT_KEEPALIVE_OFF')
+    expect(code(() => mqttOptions({ idle: 0 }))).toBe('KA_ERR_INVALID_POLICY')
+    expect(code(() => mqttOptions('nope' as never))).toBe('KA_ERR_INVALID_POLICY')
+    expect(code(() => mqttOptions('fast', 'x' as never))).toBe('KA_ERR_INVALID_ARGUMENT')
+    expect(code(() => mqttOptions('fast', { keepalive: -5 }))).toBe('KA_ERR_INVALID_ARGUMENT')
+    expect(code(() => watchMqtt({} as never))).toBe('KA_ERR_INVALID_ARGUMENT')
+    expect(code(() => watchMqtt(null as never))).toBe('KA_ERR_INVALID_ARGUMENT')
+
+    const aedes = await startAedes()
+    const options = mqttOptions('fast', { reconnectPeriod: 0 })
+    const client = mqtt.connect(aedes.url, options)
+    await new Promise((resolve) => client.once('connect', resolve))
+    const listeners = client.listenerCount('packetsend')
+    expect(code(() => watchMqtt(client, { probes: 0 }))).toBe('KA_ERR_INVALID_POLICY')
+    expect(code(() => watchMqtt(client, { interval: 'one second' }))).toBe('KA_ERR_INVALID_POLICY')
+    // A rejected watch attaches nothing and leaves mqtt.js's own keepalive running.
+    expect(client.listenerCount('packetsend')).toBe(listeners)
+    expect(options.timerVariant.claimed).toBe(false)
+    expect(options.timerVariant.armed).toBe(1)
+
+    // Ended while watched: the watcher stops itself and hands the timer back.
+    const watcher = watchMqtt(client)
+    expect(options.timerVariant.armed).toBe(0)
+    await end(client)
+    expect(watcher.state).toBe('stopped')
+    expect(schedulerInfo().monitors).toBe(0)
+    // Already closed.
+    expect(code(() => watchMqtt(client))).toBe('KA_ERR_MQTT_CLIENT_CLOSED')
+  })
+})
