@@ -1,0 +1,314 @@
+/**
+ * `watchSsh`: OpenSSH-semantics liveness on an ssh2 client or server connection, on core's `createMonitor`.
+ *
+ * Life is any byte received: every chunk on the transport touches the monitor, so a connection that streams is
+ * never probed, let alone declared dead (ssh2's client keepalive counts only replies: ssh2 #474). When the peer
+ * is silent for the policy's `idle`, the watcher sends `keepalive@openssh.com` with want-reply (what OpenSSH
+ * sends; REQUEST_SUCCESS and REQUEST_FAILURE both answer it), then again every `interval`; `detectionTime` after
+ * the last byte with nothing received, the connection is destroyed with a `SshKeepaliveTimeoutError`.
+ *
+ * ssh2's own keepalive may run too (the client's when `keepaliveInterval` is set, the server's is on by
+ * default at 15 s × 3). They do not fight: both judge the same silence. On the client the watcher resets
+ * ssh2's count whenever bytes arrive (at most four times per ssh2 interval), which gives ssh2's timer OpenSSH's
+ * semantics, so it no longer kills a streaming connection; ssh2's server keepalive already resets on every
+ * packet. Whichever notices first ends the connection, and the watcher's `dead` fires once, with `by` naming it
+ * ('watchSsh', 'ssh2', or 'tcp' for a kernel keepalive / user timeout ETIMEDOUT).
+ */
+import { EventEmitter, errorMonitor } from 'node:events'
+import {
+  type AliveEvent,
+  createMonitor,
+  definePolicy,
+  InvalidArgumentError,
+  type KeepaliveError,
+  type Monitor,
+  type MonitorState,
+  type Policy,
+  type PolicyLike,
+  type ProbeErrorEvent,
+  type ProbeEvent,
+} from '@keepalive/core'
+import { sshChannels } from './diagnostics.js'
+import { SshConnectionClosedError, SshKeepaliveTimeoutError } from './errors.js'
+import { type Ssh2Access, type Ssh2Transport, ssh2Access } from './ssh2-internals.js'
+
+/** Which timer noticed the silence. */
+export type SshDeadBy = 'watchSsh' | 'ssh2' | 'tcp'
+
+export interface SshDeadEvent {
+  /** `SshKeepaliveTimeoutError` (`KA_ERR_SSH_KEEPALIVE_TIMEOUT`); `cause` is what noticed. */
+  readonly reason: KeepaliveError
+  /** Which timer noticed first: this watcher, ssh2's own keepalive, or the kernel's TCP keepalive. */
+  readonly by: SshDeadBy
+  /** Silence since the last byte received, as the watcher recorded it. */
+  readonly silenceMs: number
+  /** Probes this watcher sent in that silence. */
+  readonly probesSent: number
+}
+
+export interface SshCloseEvent {
+  /** Why the connection ended: the `dead` reason, or an `SshConnectionClosedError` whose `cause` is the connection's last error. */
+  readonly reason: KeepaliveError
+}
+
+export interface SshWatcherEvents {
+  probe: ProbeEvent
+  alive: AliveEvent
+  dead: SshDeadEvent
+  probeError: ProbeErrorEvent
+  close: SshCloseEvent
+}
+
+export type SshWatcherState = 'waiting' | MonitorState
+
+export interface SshWatcher {
+  on<E extends keyof SshWatcherEvents>(event: E, listener: (event: SshWatcherEvents[E]) => void): this
+  off<E extends keyof SshWatcherEvents>(event: E, listener: (event: SshWatcherEvents[E]) => void): this
+  once<E extends keyof SshWatcherEvents>(event: E, listener: (event: SshWatcherEvents[E]) => void): this
+  /** Stops watching (idempotent): no timer, no listener left on the connection. The connection stays open. */
+  stop(): void
+  readonly side: 'client' | 'server'
+  /** 'waiting' until the connection is authenticated (global requests are not allowed before). */
+  readonly state: SshWatcherState
+  readonly policy: Policy
+  /** ssh2's own client keepalive, when configured; undefined when off, and on the server (not readable there). */
+  readonly ssh2Keepalive: { readonly intervalMs: number; readonly countMax: number } | undefined
+  /** Probes sent in the current silence. */
+  readonly probesSent: number
+}
+
+const EVENT_NAMES: ReadonlySet<string> = new Set(['probe', 'alive', 'dead', 'probeError', 'close'])
+
+interface Ssh2Connection {
+  on(event: string | symbol, listener: (...args: never[]) => void): unknown
+  once(event: string | symbol, listener: (...args: never[]) => void): unknown
+  removeListener(event: string | symbol, listener: (...args: never[]) => void): unknown
+}
+
+class Watcher extends EventEmitter implements SshWatcher {
+  readonly side: 'client' | 'server'
+  readonly policy: Policy
+  readonly ssh2Keepalive: SshWatcher['ssh2Keepalive']
+  private monitor: Monitor | undefined
+  private ended = false
+  private deadReason: KeepaliveError | undefined
+  private lastError: unknown
+  private lastReset = 0
+  private readonly socket: Ssh2Transport
+
+  constructor(
+    private readonly connection: Ssh2Connection,
+    private readonly access: Ssh2Access,
+    socket: Ssh2Transport,
+    policy: Policy,
+  ) {
+    super()
+    this.side = access.side
+    this.policy = policy
+    this.socket = socket
+    this.ssh2Keepalive = access.ownKeepalive
+    connection.on(errorMonitor, this.onError)
+    connection.once('close', this.onClose)
+    if (access.authenticated()) this.start()
+    else connection.once('ready', this.onReady)
+  }
+
+  override on<E extends keyof SshWatcherEvents>(event: E, listener: (e: SshWatcherEvents[E]) => void): this {
+    checkListener(event, listener)
+    return super.on(event, listener)
+  }
+  override off<E extends keyof SshWatcherEvents>(event: E, listener: (e: SshWatcherEvents[E]) => void): this {
+    checkListener(event, listener)
+    return super.off(event, listener)
+  }
+  override once<E extends keyof SshWatcherEvents>(
+    event: E,
+    listener: (e: SshWatcherEvents[E]) => void,
+  ): this {
+    checkListener(event, listener)
+    return super.once(event, listener)
+  }
+
+  get state(): SshWatcherState {
+    if (this.deadReason !== undefined) return 'dead'
+    if (this.monitor !== undefined) return this.monitor.state
+    return this.ended ? 'stopped' : 'waiting'
+  }
+
+  get probesSent(): number {
+    return this.monitor?.probesSent ?? 0
+  }
+
+  stop(): void {
+    if (this.ended) return
+    this.ended = true
+    this.unhook()
+    this.monitor?.stop()
+  }
+
+  private readonly onReady = (): void => {
+    if (!this.ended) this.start()
+  }
+
+  private start(): void {
+    const monitor = createMonitor({ policy: this.policy, probe: this.probe })
+    this.monitor = monitor
+    this.socket.on('data', this.onData)
+    monitor.on('probe', (e) => this.emit('probe', e))
+    monitor.on('alive', (e) => {
+      if (sshChannels.alive.hasSubscribers) {
+        sshChannels.alive.publish({ connection: this.connection, watcher: this, rttMs: e.rttMs })
+      }
+      this.emit('alive', e)
+    })
+    monitor.on('probeError', (e) => this.emit('probeError', e))
+    monitor.on('dead', (e) => {
+      const reason = new SshKeepaliveTimeoutError(
+        `SSH ${this.side === 'client' ? 'server' : 'client'} silent for ${Math.round(e.silenceMs)} ms: ${e.probesSent} keepalive@openssh.com ${e.probesSent === 1 ? 'request' : 'requests'} unanswered (policy detection time ${detection(this.policy)} ms)`,
+        { cause: e.reason },
+      )
+      this.die(reason, 'watchSsh', e.silenceMs, e.probesSent)
+      this.socket.destroy(reason)
+    })
+  }
+
+  /** Any byte received is life; on the client it also resets ssh2's own count (see the module comment). */
+  private readonly onData = (): void => {
+    this.monitor?.touch()
+    const own = this.ssh2Keepalive
+    if (own !== undefined) {
+      const now = performance.now()
+      if (now - this.lastReset >= own.intervalMs / 4) {
+        this.lastReset = now
+        this.access.resetOwnKeepalive()
+      }
+    }
+  }
+
+  /**
+   * Sends one keepalive@openssh.com. Its reply needs no promise: it arrives as bytes, which touch the monitor
+   * (REQUEST_SUCCESS and REQUEST_FAILURE alike), and a promise would report the same answer twice.
+   */
+  private readonly probe = ({ attempt }: { attempt: number }): void => {
+    const socket = this.socket
+    if (socket.destroyed === true || socket.writable === false) {
+      throw new SshConnectionClosedError(`keepalive probe ${attempt}: the connection is no longer writable`)
+    }
+    if (sshChannels.probe.hasSubscribers) {
+      sshChannels.probe.publish({
+        connection: this.connection,
+        watcher: this,
+        attempt,
+        silenceMs: this.monitor?.silence ?? 0,
+      })
+    }
+    this.access.ping()
+  }
+
+  private readonly onError = (error: unknown): void => {
+    this.lastError = error
+    if (this.ended || error instanceof SshKeepaliveTimeoutError) return
+    const e = error as { level?: unknown; code?: unknown; message?: unknown }
+    let by: SshDeadBy | undefined
+    if (e?.level === 'client-timeout') by = 'ssh2'
+    else if (e?.code === 'ETIMEDOUT') by = 'tcp'
+    if (by === undefined) return
+    const monitor = this.monitor
+    const silenceMs = monitor?.silence ?? 0
+    const reason = new SshKeepaliveTimeoutError(
+      `SSH ${this.side === 'client' ? 'server' : 'client'} silent for ${Math.round(silenceMs)} ms: ${by === 'ssh2' ? "ssh2's own keepalive" : "the kernel's TCP keepalive"} gave up first (${String(e.message)})`,
+      { cause: error },
+    )
+    this.die(reason, by, silenceMs, monitor?.probesSent ?? 0)
+    // ssh2's server ends gracefully (DISCONNECT, then FIN), which waits on a dead peer: destroy instead.
+    this.socket.destroy()
+  }
+
+  private die(reason: KeepaliveError, by: SshDeadBy, silenceMs: number, probesSent: number): void {
+    this.deadReason = reason
+    this.monitor?.stop()
+    const event: SshDeadEvent = { reason, by, silenceMs, probesSent }
+    if (sshChannels.dead.hasSubscribers) {
+      sshChannels.dead.publish({ connection: this.connection, watcher: this, ...event })
+    }
+    this.emit('dead', event)
+  }
+
+  private readonly onClose = (): void => {
+    if (this.ended) return
+    this.ended = true
+    this.unhook()
+    this.monitor?.stop()
+    const reason =
+      this.deadReason ??
+      new SshConnectionClosedError(
+        `The SSH connection closed${this.lastError instanceof Error ? `: ${this.lastError.message}` : ''}`,
+        this.lastError === undefined ? undefined : { cause: this.lastError },
+      )
+    if (sshChannels.close.hasSubscribers) {
+      sshChannels.close.publish({ connection: this.connection, watcher: this, reason })
+    }
+    this.emit('close', { reason } satisfies SshCloseEvent)
+  }
+
+  private unhook(): void {
+    this.socket.removeListener('data', this.onData)
+    this.connection.removeListener(errorMonitor, this.onError)
+    this.connection.removeListener('close', this.onClose)
+    this.connection.removeListener('ready', this.onReady)
+  }
+}
+
+function detection(policy: Policy): number {
+  return policy.idle + policy.interval * policy.probes
+}
+
+function checkListener(event: string, listener: unknown): void {
+  if (!EVENT_NAMES.has(event)) {
+    throw new InvalidArgumentError(
+      `SshWatcher events are probe, alive, dead, probeError and close; got ${JSON.stringify(event)}`,
+    )
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError(`A ${event} listener must be a function, got ${typeof listener}`)
+  }
+}
+
+/**
+ * Watches an ssh2 `Client` (after `connect()`) or a server-side `Connection` with OpenSSH semantics. Starts at
+ * once when the connection is authenticated, else at its 'ready'. On death the connection is destroyed with a
+ * `SshKeepaliveTimeoutError` (ssh2 emits it as the connection's 'error', then 'close').
+ *
+ * Throws `InvalidPolicyError` for a bad policy, `InvalidArgumentError` for something that is not a connection,
+ * `SshConnectionClosedError` for a connection that is closed (or a Client never connected), and
+ * `SshUnsupportedError` when the installed ssh2's internals are not the ones this version knows.
+ */
+export function watchSsh(connection: object, policy?: PolicyLike): SshWatcher {
+  const validPolicy = definePolicy(policy)
+  if (
+    connection === null ||
+    typeof connection !== 'object' ||
+    typeof (connection as Partial<Ssh2Connection>).on !== 'function' ||
+    typeof (connection as Partial<Ssh2Connection>).removeListener !== 'function'
+  ) {
+    throw new InvalidArgumentError(
+      `watchSsh: connection must be an ssh2 Client or server Connection, got ${connection === null ? 'null' : typeof connection}`,
+    )
+  }
+  const access = ssh2Access(connection)
+  const socket = access.socket
+  if (socket === undefined || socket.destroyed === true || socket.readable === false) {
+    throw new SshConnectionClosedError(`watchSsh: the ssh2 ${access.side} connection is already closed`)
+  }
+  const watcher = new Watcher(connection as Ssh2Connection, access, socket, validPolicy)
+  if (sshChannels.watch.hasSubscribers) {
+    sshChannels.watch.publish({
+      connection,
+      watcher,
+      side: access.side,
+      policy: validPolicy,
+      ssh2Keepalive: access.ownKeepalive,
+    })
+  }
+  return watcher
+}
