@@ -1,5 +1,7 @@
 /** The demo's scenarios, one module per protocol, in the order of the table. */
 import type { Scenario } from '../scenario.js'
+import { mqttScenario } from './mqtt.js'
+import { sshScenario } from './ssh.js'
 import { tcpKernel, tcpMonitor } from './tcp.js'
 
-export const SCENARIOS: readonly Scenario[] = [tcpKernel, tcpMonitor]
+export const SCENARIOS: readonly Scenario[] = [tcpKernel, tcpMonitor, mqttScenario, sshScenario]

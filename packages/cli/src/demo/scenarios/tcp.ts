@@ -8,20 +8,7 @@ import net from 'node:net'
 import { createMonitor, tcpSettings } from '@keepalive/core'
 import { connect, isKeepaliveTimeout } from '@keepalive/tcp'
 import type { Scenario } from '../scenario.js'
-
-function listen(server: net.Server, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, host, () => resolve((server.address() as net.AddressInfo).port))
-  })
-}
-
-function connected(socket: net.Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.once('connect', resolve)
-    socket.once('error', reject)
-  })
-}
+import { connected, listen } from './listen.js'
 
 export const tcpKernel: Scenario = {
   id: 'tcp-kernel',
