@@ -4,7 +4,9 @@
  */
 import { formatDuration, type Protocol, parseDuration } from '@keepalive/core'
 import type { Command } from 'commander'
+import { checkMqtt } from '../check/mqtt.js'
 import type { CheckOptions, CheckResult } from '../check/result.js'
+import { checkSsh } from '../check/ssh.js'
 import { checkTcp } from '../check/tcp.js'
 import { CliUsageError } from '../errors.js'
 import { colour, line, printJson, table } from '../output.js'
@@ -15,11 +17,15 @@ interface CheckFlags {
   config?: string
   timeout: string
   samples: string
+  identity?: string
   json?: boolean
 }
 
-const SCHEMES: Readonly<Record<string, { protocol: Protocol; defaultPort: number | undefined }>> = {
-  'tcp:': { protocol: 'tcp', defaultPort: undefined },
+const SCHEMES: Readonly<Record<string, Protocol>> = {
+  'tcp:': 'tcp',
+  'mqtt:': 'mqtt',
+  'mqtts:': 'mqtt',
+  'ssh:': 'ssh',
 }
 
 export function registerCheck(program: Command): void {
@@ -28,13 +34,17 @@ export function registerCheck(program: Command): void {
     .description(
       'connect to a live peer with the policy; report what was negotiated and applied, and measured round trips',
     )
-    .argument('<url>', 'tcp://host:port')
+    .argument('<url>', 'tcp://host:port, mqtt(s)://[user:password@]host[:port], ssh://user@host[:port]')
     .option('--policy <policy>', 'a preset, idle/interval/probes such as 5s/1s/3, or JSON')
     .option('--config <file>', 'a keepalive.config.{json,yaml,yml} (default: found as a service finds it)')
     .option('--timeout <duration>', 'how long to wait for the peer', '5s')
     .option('--samples <n>', 'round trips to time', '3')
+    .option('--identity <file>', 'ssh: a private key file (default: the SSH agent, else ~/.ssh/id_*)')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  keepalive check tcp://db.internal:5432 --policy fast')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keepalive check tcp://db.internal:5432 --policy fast\n  keepalive check mqtt://broker:1883 --json\n  keepalive check ssh://deploy@bastion --identity ~/.ssh/id_ed25519\nCredentials are never printed; ssh:// takes no password (use the agent or --identity).',
+    )
     .action(async (url: string, flags: CheckFlags) => {
       const result = await runCheck(url, flags)
       if (flags.json) printJson(result)
@@ -44,33 +54,52 @@ export function registerCheck(program: Command): void {
 
 async function runCheck(text: string, flags: CheckFlags): Promise<CheckResult> {
   const url = parseUrl(text)
-  const scheme = SCHEMES[url.protocol]
-  if (scheme === undefined) {
+  const protocol = SCHEMES[url.protocol]
+  if (protocol === undefined) {
     throw new CliUsageError(
       `check: unsupported URL scheme ${JSON.stringify(url.protocol)}; supported: ${Object.keys(SCHEMES)
         .map((s) => `${s}//`)
         .join(', ')}`,
     )
   }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  if (host === '') throw new CliUsageError(`check: ${redact(url)} names no host`)
   const source = await resolvePolicy(flags)
   const options: CheckOptions = {
-    policy: source.policyFor(scheme.protocol),
+    policy: source.policyFor(protocol),
     timeout: parseTimeout(flags.timeout),
     samples: parseSamples(flags.samples),
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
-  const port = url.port === '' ? scheme.defaultPort : Number(url.port)
-  if (host === '') throw new CliUsageError(`check: ${text} names no host`)
-  if (port === undefined) throw new CliUsageError(`check: ${text} names no port (tcp://host:port)`)
-  const shown = `${url.protocol}//${url.host}`
-  return checkTcp(shown, { host, port }, options)
+  // Shown without credentials, whatever the URL held.
+  const shown = redact(url)
+  switch (protocol) {
+    case 'tcp': {
+      if (url.port === '') throw new CliUsageError(`check: ${shown} names no port (tcp://host:port)`)
+      return checkTcp(shown, { host, port: Number(url.port) }, options)
+    }
+    case 'mqtt':
+      return checkMqtt(shown, url, options)
+    case 'ssh':
+      return checkSsh(shown, url, {
+        ...options,
+        ...(flags.identity === undefined ? {} : { identity: flags.identity }),
+      })
+    default:
+      throw new CliUsageError(`check: ${protocol} is not supported yet`)
+  }
+}
+
+function redact(url: URL): string {
+  const user =
+    url.username === '' ? '' : `${url.protocol === 'ssh:' ? decodeURIComponent(url.username) : '***'}@`
+  return `${url.protocol}//${user}${url.host}${url.pathname === '/' ? '' : url.pathname}`
 }
 
 function parseUrl(text: string): URL {
   try {
     return new URL(text)
   } catch {
-    throw new CliUsageError(`check: not a URL: ${JSON.stringify(text)} (expected e.g. tcp://host:port)`)
+    throw new CliUsageError(`check: not a URL (expected e.g. tcp://host:port)`)
   }
 }
 
