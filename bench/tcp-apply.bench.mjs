@@ -2,7 +2,7 @@
 // section of bench/README.md). Run it under each Node to cover every mechanism:
 //
 //   npx tsc -b packages/tcp && node bench/tcp-apply.bench.mjs                              # Node 20: ffi, partial
-//   npx tsc -b packages/tcp && bash scripts/with-node24.sh node bench/tcp-apply.bench.mjs  # Node 24: native too
+//   npx tsc -b packages/tcp && bash scripts/with-node.sh 24 node bench/tcp-apply.bench.mjs  # Node 24: native too
 //
 // Measures the built package (packages/tcp/dist), as users run it. N connected loopback sockets; each round applies
 // to every socket once and yields µs per socket; the figure is the median over ROUNDS rounds. Rounds alternate
@@ -123,7 +123,7 @@ try {
 } catch {
   // first run
 }
-all.command = 'npx tsc -b packages/tcp && node bench/tcp-apply.bench.mjs (and under scripts/with-node24.sh)'
+all.command = 'npx tsc -b packages/tcp && node bench/tcp-apply.bench.mjs (and under scripts/with-node.sh 24)'
 all.runs ??= {}
 all.runs[process.version] = {
   date: new Date().toISOString(),

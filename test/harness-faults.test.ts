@@ -60,6 +60,7 @@ describe.skipIf(missingPrerequisites('ss'))('freeze: SIGSTOP on the peer process
     await thaw()
     while (!late.includes('ping-2') && performance.now() - thawedAt < 2000) await sleep(5)
     expect(late).toContain('ping-2')
+    // Loopback RTT is ~0.1 ms: the 500 ms are scheduling (a just-thawed process on a shared 2-core machine).
     expect(await client.echo('ping-3')).toBeLessThan(500)
   })
 })
@@ -84,6 +85,8 @@ describe('crash: the peer dies', () => {
       `[harness] crash (SIGKILL): client saw ${client.events.error ? client.events.error.code : 'end'} after ` +
         `${noticedMs.toFixed(1)} ms`,
     )
+    // The FIN is immediate (~5 ms measured): the 500 ms are scheduling (the kernel reaping the process, then this
+    // event loop reading the FIN, on a shared 2-core machine).
     expect(noticedMs).toBeLessThan(500)
     expect(client.events.close).toBeDefined()
   })
@@ -99,6 +102,7 @@ describe('crash: the peer dies', () => {
     expect(client.events.error?.code).toBe('ECONNRESET')
     const noticedMs = (client.events.error?.at ?? 0) - crashedAt
     console.info(`[harness] crash (reset): ECONNRESET after ${noticedMs.toFixed(1)} ms`)
+    // The RST is sent synchronously in this process (~2–4 ms measured): the 200 ms are scheduling.
     expect(noticedMs).toBeLessThan(200)
   })
 })
@@ -117,6 +121,7 @@ describe.skipIf(missingPrerequisites('ss'))('idle-closing server: closes at exac
     const close = await server.nextClose(IDLE_MS + 1000)
     const clientSawEnd = (await waitForEvent(client, 200)) === 'end'
     console.info(`[harness] idle-closing server: closed ${close.idleMs.toFixed(1)} ms after the last byte`)
+    // −1 ms: Node timers count whole milliseconds (tick); +25 ms: the timer's callback running late (scheduling).
     expect(close.idleMs).toBeGreaterThanOrEqual(IDLE_MS - 1)
     expect(close.idleMs).toBeLessThanOrEqual(IDLE_MS + 25)
     expect(clientSawEnd).toBe(true)
@@ -181,6 +186,7 @@ describe.skipIf(missingPrerequisites('ss'))(
       const lastActivity = performance.now()
       const drop = await proxy.nextDrop(DROP_MS + 1000)
       console.info(`[harness] idle-drop proxy: dropped after ${drop.idleMs?.toFixed(1)} ms of silence`)
+      // −1 ms: Node timers count whole milliseconds (tick); +25 ms: the timer's callback running late (scheduling).
       expect(drop.idleMs).toBeGreaterThanOrEqual(DROP_MS - 1)
       expect(drop.idleMs).toBeLessThanOrEqual(DROP_MS + 25)
       expect((drop.droppedAt ?? 0) - lastActivity).toBeLessThanOrEqual(DROP_MS + 25)
@@ -221,6 +227,8 @@ describe('delay proxy: one-way latency in userspace', () => {
       `[harness] delay proxy: base RTT ${base.toFixed(2)} ms, through the proxy ${delayed.toFixed(2)} ms, ` +
         `added ${added.toFixed(1)} ms (expected ${2 * ONE_WAY_MS} ± 10%)`,
     )
+    // ±10%: each direction's setTimeout may fire late (scheduling) and counts whole milliseconds (tick); the
+    // median of the samples keeps one slow round trip out.
     expect(added).toBeGreaterThanOrEqual(2 * ONE_WAY_MS * 0.9)
     expect(added).toBeLessThanOrEqual(2 * ONE_WAY_MS * 1.1)
   })

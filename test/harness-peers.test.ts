@@ -79,6 +79,7 @@ describe.skipIf(missingPrerequisites('mosquitto'))('mosquitto', () => {
     console.info(`[harness] mosquitto version ${broker.version} on ${broker.url} (pid ${broker.pid})`)
     expect(broker.version).toMatch(/^\d+\.\d+/)
     const rtt = await mqttPing(broker.url)
+    // Not a performance target (that lives in bench/): a PINGRESP at all; 1 s is scheduling headroom.
     expect(rtt).toBeLessThan(1000)
     await broker.stop()
     expect(processState(broker.pid)).toBeUndefined()
@@ -110,6 +111,7 @@ describe('in-process peers', () => {
     expectNoLeaks()
     const broker = await startAedes()
     console.info(`[harness] aedes ${broker.version} on ${broker.url}`)
+    // A PINGRESP at all; 1 s is scheduling headroom, not a performance target.
     expect(await mqttPing(broker.url)).toBeLessThan(1000)
     await broker.stop()
     expect(await accepts(broker.host, broker.port)).toBe(false)

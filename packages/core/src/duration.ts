@@ -8,7 +8,7 @@
  * each unit once — and only then goes to the parser.
  */
 import parse from 'parse-duration'
-import { InvalidPolicyError } from './errors.js'
+import { InvalidArgumentError, InvalidPolicyError } from './errors.js'
 import { describeValue } from './schema/describe-value.js'
 
 /**
@@ -18,7 +18,7 @@ import { describeValue } from './schema/describe-value.js'
 export const MAX_DURATION_MS = 2 ** 31 - 1
 
 /** The unit words accepted in duration strings, each with the unit parse-duration gives it. */
-const UNIT_WORDS = [
+export const UNIT_WORDS = [
   'ms',
   'msec',
   'msecs',
@@ -77,15 +77,18 @@ export type DurationCheck =
 export function checkDuration(value: unknown): DurationCheck {
   if (typeof value === 'number') return checkMilliseconds(value)
   if (typeof value !== 'string') return { ok: false, rule: DURATION_RULE }
-  if (/^\s*[-+]?\s*(?:\d+(?:\.\d+)?|\.\d+)\s*$/.test(value)) {
+  // Trimmed first (trim() removes exactly what \s matches): two whitespace runs side by side in one pattern
+  // (`^\s*[-+]?\s*…`) backtrack quadratically, and 100k spaces took seconds to reject.
+  const text = value.trim()
+  if (/^[-+]?\s*(?:\d+(?:\.\d+)?|\.\d+)$/.test(text)) {
     return { ok: false, rule: `${DURATION_RULE}; a string needs a unit (ms, s, m, h, d)` }
   }
-  if (/^\s*-/.test(value)) return { ok: false, rule: DURATION_RULE }
-  if (!DURATION_RE.test(value)) return { ok: false, rule: DURATION_RULE }
-  if (!unitsDescend(value)) {
+  if (text.startsWith('-')) return { ok: false, rule: DURATION_RULE }
+  if (!DURATION_RE.test(text)) return { ok: false, rule: DURATION_RULE }
+  if (!unitsDescend(text)) {
     return { ok: false, rule: `${DURATION_RULE}; list units largest first, each once` }
   }
-  const parsed = parse(value)
+  const parsed = parse(text)
   if (parsed === null) return { ok: false, rule: DURATION_RULE }
   // "1.1s" is 1.1 × 1000 = 1100.0000000000002 in floating point: drop noise far below a microsecond.
   return checkMilliseconds(Math.round(parsed * 1e6) / 1e6)
@@ -115,7 +118,7 @@ function unitsDescend(value: string): boolean {
 }
 
 /** The unit's length in ms, taken from parse-duration's own table so both always agree. */
-function unitSize(word: string): number {
+export function unitSize(word: string): number {
   const table = parse.unit
   const size = table[word] ?? (word.endsWith('s') ? table[word.slice(0, -1)] : undefined)
   // Unreachable for words in UNIT_WORDS; NaN makes unitsDescend fail closed if the table ever changes.
@@ -127,6 +130,11 @@ function unitSize(word: string): number {
  * no larger than MAX_DURATION_MS. Throws InvalidPolicyError naming `field`, the value and the rule.
  */
 export function parseDuration(value: unknown, field: string): number {
+  if (typeof field !== 'string') {
+    throw new InvalidArgumentError(
+      `parseDuration: field must be a string (its name), got ${describeValue(field)}`,
+    )
+  }
   const check = checkDuration(value)
   if (check.ok) return check.ms
   throw new InvalidPolicyError(`Invalid policy: "${field}" ${check.rule}, got ${describeValue(value)}`)
@@ -143,6 +151,9 @@ const UNITS_DOWN: ReadonlyArray<readonly [string, number]> = [
  * 250 → "250ms", 1500 → "1.5s", 90000 → "1m30s", 7200000 → "2h", 60250 → "1m250ms".
  */
 export function formatDuration(ms: number): string {
+  if (typeof ms !== 'number') {
+    throw new InvalidArgumentError(`formatDuration: ms must be a number, got ${describeValue(ms)}`)
+  }
   if (!Number.isFinite(ms)) return String(ms)
   if (ms < 0) return `-${formatDuration(-ms)}`
   if (ms === 0) return '0ms'

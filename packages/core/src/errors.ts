@@ -6,6 +6,8 @@
  * the package that defines it.
  */
 
+import { describeValue } from './schema/describe-value.js'
+
 /** Every code starts with `KA_ERR_`; core's are below, each adapter's are in its own `errors.ts`. */
 export type KeepaliveErrorCode = `KA_ERR_${string}`
 
@@ -33,10 +35,15 @@ export class KeepaliveError extends Error {
 
   static override [Symbol.hasInstance](instance: unknown): boolean {
     if (instance === null || typeof instance !== 'object') return false
-    if ((instance as Record<symbol, unknown>)[BRAND] !== true) return false
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of `instanceof`.
     const code = (this as typeof KeepaliveError).code
-    return code === undefined || (instance as KeepaliveError).code === code
+    try {
+      if ((instance as Record<symbol, unknown>)[BRAND] !== true) return false
+      return code === undefined || (instance as KeepaliveError).code === code
+    } catch {
+      // A Proxy whose traps throw is not one of ours; `instanceof` answers, it does not throw.
+      return false
+    }
   }
 }
 
@@ -55,6 +62,14 @@ export function defineError<const Code extends KeepaliveErrorCode>(
   code: Code,
   name: string,
 ): KeepaliveErrorClass<Code> {
+  if (typeof code !== 'string' || !/^KA_ERR_[A-Z0-9_]+$/.test(code)) {
+    throw new InvalidArgumentError(
+      `defineError: code must look like "KA_ERR_SOME_FAILURE", got ${describeValue(code)}`,
+    )
+  }
+  if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name)) {
+    throw new InvalidArgumentError(`defineError: name must be a class name, got ${describeValue(name)}`)
+  }
   const ErrorClass = class extends KeepaliveError {
     static override readonly code: Code = code
     constructor(message: string, options?: KeepaliveErrorOptions) {

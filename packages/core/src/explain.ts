@@ -4,12 +4,14 @@
  * The result is plain data: deterministic and JSON-serialisable (the CLI's `--json` prints it).
  */
 import { InvalidArgumentError } from './errors.js'
-import { definePolicy } from './policy.js'
-import { askedDetectionTime, human, perHour } from './protocols/common.js'
+import { definePolicy, detectionTimeOf } from './policy.js'
+import { human, perHour } from './protocols/common.js'
 import { httpClientSettings, httpServerTimeouts } from './protocols/http.js'
 import { mqttSettings } from './protocols/mqtt.js'
 import { sshSettings } from './protocols/ssh.js'
 import { tcpSettings } from './protocols/tcp.js'
+import { describeValue } from './schema/describe-value.js'
+import { readOptions } from './schema/read-options.js'
 import type { Policy, PolicyLike, Protocol } from './types.js'
 
 export interface ExplainOptions {
@@ -46,6 +48,7 @@ export interface Explanation {
 }
 
 const ALL: readonly Protocol[] = ['tcp', 'http', 'mqtt', 'ssh']
+const EXPLAIN_OPTIONS = ['protocols', 'pathIdleTimeout'] as const
 
 const LB_WARNING =
   'TCP keepalive probes keep NATs and firewalls open but not load balancers or proxies that terminate TCP (AWS ALB and Classic LB ignore them): behind one, only application traffic keeps the connection.'
@@ -57,11 +60,9 @@ const LB_WARNING =
  */
 export function explain(policyLike?: PolicyLike, options: ExplainOptions = {}): Explanation {
   const policy = definePolicy(policyLike)
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError(`explain: options must be an object, got ${String(options)}`)
-  }
-  const path = checkPath(options.pathIdleTimeout)
-  const wanted = checkProtocols(options.protocols)
+  const { protocols: protocolList, pathIdleTimeout } = readOptions('explain', options, EXPLAIN_OPTIONS)
+  const path = checkPath(pathIdleTimeout)
+  const wanted = checkProtocols(protocolList)
   const chosen = ALL.filter((p) => wanted.has(p))
 
   const protocols = chosen.map((protocol) => {
@@ -77,7 +78,7 @@ export function explain(policyLike?: PolicyLike, options: ExplainOptions = {}): 
 
   return Object.freeze({
     policy,
-    detectionTime: askedDetectionTime(policy),
+    detectionTime: detectionTimeOf(policy),
     pathIdleTimeout: path,
     protocols: Object.freeze(protocols),
   })
@@ -118,7 +119,7 @@ const EXPLAINERS: Readonly<Record<Protocol, Explainer>> = {
     ]
     if (wanted.has('tcp') && t.lateBy > 0) {
       warnings.push(
-        `TCP keepalive, which guards in-flight requests, detects ${human(t.lateBy)} later than the policy's ${human(askedDetectionTime(policy))} (see tcp).`,
+        `TCP keepalive, which guards in-flight requests, detects ${human(t.lateBy)} later than the policy's ${human(detectionTimeOf(policy))} (see tcp).`,
       )
     }
     if (path !== null) warnings.push(LB_WARNING)
@@ -205,7 +206,7 @@ function checkPath(value: unknown): number | null {
   if (value === undefined) return null
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new InvalidArgumentError(
-      `pathIdleTimeout must be a positive number of milliseconds, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+      `pathIdleTimeout must be a positive number of milliseconds, got ${describeValue(value)}`,
     )
   }
   return value
@@ -213,15 +214,26 @@ function checkPath(value: unknown): number | null {
 
 function checkProtocols(value: unknown): ReadonlySet<Protocol> {
   if (value === undefined) return new Set(ALL)
-  if (!Array.isArray(value)) {
-    throw new InvalidArgumentError(`protocols must be an array of ${ALL.join(', ')}, got ${String(value)}`)
+  let list: unknown[]
+  try {
+    // Copied once: a Proxy or an array with throwing getters is read here, inside the try, and nowhere else.
+    list = Array.isArray(value) ? Array.from(value as unknown[]) : []
+  } catch (cause) {
+    throw new InvalidArgumentError(`explain: could not read options.protocols (${describeValue(value)})`, {
+      cause,
+    })
   }
-  for (const p of value) {
+  if (!Array.isArray(value)) {
+    throw new InvalidArgumentError(
+      `protocols must be an array of ${ALL.join(', ')}, got ${describeValue(value)}`,
+    )
+  }
+  for (const p of list) {
     if (!ALL.includes(p as Protocol)) {
       throw new InvalidArgumentError(
-        `protocols: unknown protocol ${JSON.stringify(p) ?? String(p)}; known: ${ALL.join(', ')}`,
+        `protocols: unknown protocol ${describeValue(p)}; known: ${ALL.join(', ')}`,
       )
     }
   }
-  return new Set(value as Protocol[])
+  return new Set(list as Protocol[])
 }

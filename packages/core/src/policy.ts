@@ -5,7 +5,7 @@
  * `balanced` when the input named none and left at least one of idle, interval or probes to it.
  * It is undefined when the input named no preset and set idle, interval and probes itself.
  */
-import { InvalidPolicyError, KeepaliveError } from './errors.js'
+import { InvalidPolicyError } from './errors.js'
 import { describeValue } from './schema/describe-value.js'
 import { problemsFrom } from './schema/issues.js'
 import { PRESET_NAMES } from './schema/limits.js'
@@ -42,38 +42,44 @@ const DEFAULT_PRESET: PresetName = 'balanced'
  * the value received and what is allowed; nothing else ever escapes, whatever the input.
  */
 export function definePolicy(input?: PolicyLike): Policy {
-  if (input === undefined) return presets[DEFAULT_PRESET]
-  if (typeof input === 'string') return presetNamed(input)
+  // Policies this module built come back as they are: the hot path of every adapter and the memo.
+  if (typeof input === 'object' && input !== null && knownPolicies.has(input as Policy))
+    return input as Policy
+  const result = policyOrProblem(input)
+  if ('policy' in result) return result.policy
+  throw new InvalidPolicyError(`Invalid policy: ${result.problem}`, { cause: result.cause })
+}
+
+/** A policy, or what is wrong with the input (without a prefix, so each caller says where it came from). */
+export type PolicyOrProblem =
+  | { readonly policy: Policy }
+  | { readonly problem: string; readonly cause?: unknown }
+
+/** definePolicy without the throw: callers that report a bad policy in their own words use this. */
+export function policyOrProblem(input: unknown): PolicyOrProblem {
+  if (input === undefined) return { policy: presets[DEFAULT_PRESET] }
+  if (typeof input === 'string') {
+    if (Object.hasOwn(presets, input)) return { policy: presets[input as PresetName] }
+    return {
+      problem: `"preset" ${PRESET_RULE}, got ${describeValue(input)}${didYouMean(input, PRESET_NAMES)}`,
+    }
+  }
   try {
     if (typeof input === 'object' && input !== null && knownPolicies.has(input as Policy))
-      return input as Policy
+      return { policy: input as Policy }
     if (!isPlainObject(input)) {
-      throw new InvalidPolicyError(
-        `Invalid policy: expected ${POLICY_RULE.slice('must be '.length)}, got ${describeValue(input)}`,
-      )
+      return { problem: `expected ${POLICY_RULE.slice('must be '.length)}, got ${describeValue(input)}` }
     }
     const result = policyInputSchema.safeParse(input)
     if (!result.success) {
       const problems = problemsFrom(result.error, input, policyInputSchema, 'policy')
-      throw new InvalidPolicyError(`Invalid policy: ${problems.map((p) => p.message).join('; ')}`, {
-        cause: result.error,
-      })
+      return { problem: problems.map((p) => p.message).join('; '), cause: result.error }
     }
-    return mergePolicy(presets[DEFAULT_PRESET], result.data)
+    return { policy: mergePolicy(presets[DEFAULT_PRESET], result.data) }
   } catch (error) {
-    if (error instanceof KeepaliveError) throw error
-    // A hostile input (a Proxy whose traps throw, a getter that throws) must still surface as a policy error.
-    throw new InvalidPolicyError(`Invalid policy: could not read the input (${describeValue(input)})`, {
-      cause: error,
-    })
+    // A hostile input (a Proxy whose traps throw, a getter that throws) must still surface as a policy problem.
+    return { problem: `could not read the input (${describeValue(input)})`, cause: error }
   }
-}
-
-function presetNamed(name: string): Policy {
-  if (Object.hasOwn(presets, name)) return presets[name as PresetName]
-  throw new InvalidPolicyError(
-    `Invalid policy: "preset" ${PRESET_RULE}, got ${describeValue(name)}${didYouMean(name, PRESET_NAMES)}`,
-  )
 }
 
 /**
@@ -96,8 +102,15 @@ export function mergePolicy(base: Policy, overrides: PolicyFields): Policy {
 
 /** idle + interval × probes: the worst case from the last sign of life to "dead", in ms. */
 export function detectionTime(policy: PolicyLike): number {
-  const { idle, interval, probes } = definePolicy(policy)
-  return idle + interval * probes
+  return detectionTimeOf(definePolicy(policy))
+}
+
+/**
+ * The one place `idle + interval × probes` is written, for a policy already validated (the protocol
+ * arithmetic, explain and the monitor call it on hot paths, where definePolicy's check is already done).
+ */
+export function detectionTimeOf(policy: Pick<Policy, 'idle' | 'interval' | 'probes'>): number {
+  return policy.idle + policy.interval * policy.probes
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

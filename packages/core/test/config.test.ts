@@ -1,5 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -13,43 +12,14 @@ import {
   presets,
 } from '@keepalive/core'
 import { channels } from '@keepalive/core/internal'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { dirWith, rejection, tempDir } from './helpers.js'
 
 const fixtures = fileURLToPath(new URL('./fixtures/config/', import.meta.url))
-const created: string[] = []
-
-/** A fresh directory under the OS temp dir, removed after the test whatever happened. */
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'keepalive-config-'))
-  created.push(dir)
-  return dir
-}
-
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
-})
-
-async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = await tempDir()
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(join(dir, name, '..'), { recursive: true })
-    await writeFile(join(dir, name), text)
-  }
-  return dir
-}
 
 /** Loads with an empty environment unless one is given, so the machine's variables never leak in. */
 function load(cwd: string, env: Record<string, string> = {}, file?: string): Promise<KeepaliveConfig> {
   return loadConfig({ cwd, env, ...(file === undefined ? {} : { file }) })
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('loadConfig: options', () => {

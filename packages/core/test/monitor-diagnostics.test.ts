@@ -46,6 +46,7 @@ describe('diagnostics_channel', () => {
       ['alive', { monitor: m, rttMs: 0 }],
     ])
     const probe = messages[1]?.[1] as { silenceMs: number }
+    // idle 100 ms ± one 10 ms scheduler tick (fake timers: no scheduling slack).
     expect(probe.silenceMs).toBeGreaterThanOrEqual(90)
     expect(probe.silenceMs).toBeLessThanOrEqual(110)
     answer = false
@@ -116,6 +117,7 @@ describe('diagnostics_channel', () => {
     expect(messages).toHaveLength(1)
     const [name, message] = messages[0] as [string, { rttMs: number }]
     expect(name).toBe('alive')
+    // 300 ms after the probe, + one 10 ms scheduler tick (the probe went out on a tick; fake timers).
     expect(message.rttMs).toBeGreaterThanOrEqual(300)
     expect(message.rttMs).toBeLessThanOrEqual(310)
   })

@@ -282,6 +282,7 @@ describe('small lateness is not a stall', () => {
     while (Number.isNaN(deadAt)) vi.advanceTimersByTime(TICK)
     expect(stalls).toHaveLength(0)
     expect(deadAt - start).toBeGreaterThanOrEqual(detectionTime(policy))
+    // One tick, plus the five 1 ms skews above (each shifts the runs after it).
     expect(deadAt - start).toBeLessThanOrEqual(detectionTime(policy) + TICK + 5)
   })
 })
@@ -331,6 +332,7 @@ describe('sustained lag beyond timer noise (every run a little late)', () => {
     while (m.state !== 'dead' && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(TICK)
     expect(m.state).toBe('dead')
     expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    // Two ticks (the touch lands in an overdue run's tick), plus that run's 20 ms lag.
     expect(deadAt - touchedAt).toBeLessThanOrEqual(d + 2 * TICK + 20)
   })
 })

@@ -1,13 +1,16 @@
 /**
- * Real death, in network namespaces: a peer that vanishes is detected by the kernel within the policy's detection
- * time, both when the connection is idle (keepalive probes) and while sent data is unacknowledged (TCP_USER_TIMEOUT,
- * because the kernel sends no probes then); a live idle peer is never killed. The client runs in a child process in
- * its own namespace, on the same Node as this suite, so the Node 20 run exercises the FFI path and the Node 24 run
- * the native one.
+ * Real death, in network namespaces: a peer that vanishes beyond the first hop (client — router — server, the fault
+ * on the router's far side, so the client's kernel sees only silence) is detected by the kernel within the policy's
+ * detection time, both when the connection is idle (keepalive probes) and while sent data is unacknowledged
+ * (TCP_USER_TIMEOUT, because the kernel sends no probes then); the client's own link going down is its own case, with
+ * the kernel's extra delay for probes that fail locally; a live idle peer is never killed. The client runs in a child
+ * process in its own namespace, on the same Node as this suite, so the Node 20 and 22 runs exercise the FFI path and
+ * the Node 24 and 26 runs the native one.
  */
 
 import {
   createNetnsLink,
+  createRoutedLink,
   expectNoLeaks,
   harnessFixture,
   missingPrerequisites,
@@ -23,6 +26,22 @@ import { expectedMechanism } from './helpers.js'
 /** idle 1 s, interval 1 s, 3 probes: dead 4 s after the last sign of life. */
 const POLICY = { idle: '1s', interval: '1s', probes: 3 }
 const DETECTION_MS = 4000
+/**
+ * Early slack (scheduling): the client stamps the last data when its event loop sees the echo, after the kernel
+ * received it, and the kernel counts idle from its own receipt; a write is stamped after the kernel queued it.
+ */
+const EARLY_MS = 100
+/**
+ * Late slack of an idle death: kernel timers (HZ=250: the 1 s keepalive timers sit in timer-wheel level 1, rounded up
+ * to 8 jiffies = 32 ms, + 1 jiffy from msecs_to_jiffies; four of them: 144 ms) and scheduling (the error reaching the
+ * client's event loop on a shared 2-core machine: the remaining ~350 ms).
+ */
+const LATE_MS = 500
+/**
+ * net/ipv4/tcp_timer.c: a keepalive probe or retransmission the client's own device could not send is retried after
+ * TCP_RESOURCE_PROBE_INTERVAL (HZ/2) without being counted.
+ */
+const TCP_RESOURCE_PROBE_INTERVAL_MS = 500
 
 interface SocketError {
   type: 'socket-error'
@@ -58,17 +77,20 @@ async function connected(
   return { client, server, report }
 }
 
-/** Connects, takes the link down with `fault`, writes, and returns the socket's death. */
-async function inFlight(fault: 'dropTraffic' | 'blackhole'): Promise<SocketError> {
+/** Connects, applies `fault` (beyond the first hop, or the client's own link down), writes, returns the death. */
+async function inFlight(
+  fault: 'dropTraffic' | 'blackhole',
+  where: 'routed' | 'own link',
+): Promise<SocketError> {
   expectNoLeaks(3000)
-  const link = await createNetnsLink()
+  const link = where === 'routed' ? await createRoutedLink() : await createNetnsLink()
   const { client } = await connected(link)
   await link[fault]()
   client.send({ type: 'write', bytes: 1000 })
   await client.next('written')
   const error = await client.next<SocketError>('socket-error', DETECTION_MS + 5000)
   log(
-    `in-flight ${fault}: ${error.syscall} ${error.code} ${error.sinceWriteMs.toFixed(0)} ms after the write, ${error.sinceDataMs.toFixed(0)} ms after the last data`,
+    `in-flight ${fault} (${where}): ${error.syscall} ${error.code} ${error.sinceWriteMs.toFixed(0)} ms after the write, ${error.sinceDataMs.toFixed(0)} ms after the last data`,
   )
   return error
 }
@@ -85,59 +107,93 @@ async function keepaliveProbesSent(link: NetnsLink, ns: string): Promise<number>
 describe.skipIf(missingPrerequisites('root', 'netns'))(
   `dead peers, for real (Node ${process.version})`,
   () => {
-    it(`idle connection, peer blackholed: ETIMEDOUT within ${DETECTION_MS} ms + 0.5 s of the last data`, async () => {
+    it(`idle connection, peer vanished beyond the first hop (link down): ETIMEDOUT ${DETECTION_MS} ms −${EARLY_MS} (scheduling) / +${LATE_MS} (timer wheel, scheduling) after the last data`, async () => {
       expectNoLeaks(3000)
-      const link = await createNetnsLink()
+      const link = await createRoutedLink()
       const { client, report } = await connected(link)
       expect(report.userTimeout).toBe(DETECTION_MS)
+      const attemptsBefore = await keepaliveProbesSent(link, link.clientNs)
       await link.blackhole()
       const error = await client.next<SocketError>('socket-error', DETECTION_MS + 5000)
+      const attempts = (await keepaliveProbesSent(link, link.clientNs)) - attemptsBefore
       log(
-        `idle blackhole: ${error.syscall} ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data`,
+        `idle, vanished beyond the first hop: ${error.syscall} ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data (bound ${DETECTION_MS - EARLY_MS}…${DETECTION_MS + LATE_MS}), ${attempts} probes`,
       )
       expect(error.code).toBe('ETIMEDOUT')
       expect(error.keepaliveTimeout).toBe(true)
-      expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - 100)
-      expect(error.sinceDataMs).toBeLessThanOrEqual(DETECTION_MS + 500)
+      // Only silence: each probe left the client once (none failed locally and was retried).
+      expect(attempts).toBe(POLICY.probes)
+      expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
+      expect(error.sinceDataMs).toBeLessThanOrEqual(DETECTION_MS + LATE_MS)
     })
 
-    it('same, through a firewall DROP instead of a link down', async () => {
+    it(`same, through a firewall DROP on the router: ETIMEDOUT ${DETECTION_MS} ms −${EARLY_MS} (scheduling) / +${LATE_MS} (timer wheel, scheduling)`, async () => {
       expectNoLeaks(3000)
-      const link = await createNetnsLink()
+      const link = await createRoutedLink()
       const { client } = await connected(link)
       await link.dropTraffic()
       const error = await client.next<SocketError>('socket-error', DETECTION_MS + 5000)
-      log(`idle DROP: ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data`)
+      log(
+        `idle DROP beyond the first hop: ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data (bound ${DETECTION_MS - EARLY_MS}…${DETECTION_MS + LATE_MS})`,
+      )
       expect(error.code).toBe('ETIMEDOUT')
-      expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - 100)
-      expect(error.sinceDataMs).toBeLessThanOrEqual(DETECTION_MS + 500)
+      expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
+      expect(error.sinceDataMs).toBeLessThanOrEqual(DETECTION_MS + LATE_MS)
     })
 
-    // Linux starts the user-timeout clock at the first retransmission (the tail loss probe, ~0.2–0.4 s after the
-    // write), so death comes a little after the detection time; measured here: DROP ~4.43 s, link down ~4.75 s.
-    it(`data in flight when the peer vanishes (firewall DROP): the user timeout catches it within ${DETECTION_MS} ms + 1 s`, async () => {
-      const error = await inFlight('dropTraffic')
+    // The client's own link down is a different fault: a probe its veth refuses (the peer end is down, before the
+    // carrier loss swaps in the noop qdisc) is retried after TCP_RESOURCE_PROBE_INTERVAL, uncounted. With the user
+    // timeout set, the kernel kills the connection at the first keepalive timer at or after the detection time once a
+    // probe was counted; a failed probe moves every later timer by 500 ms, so death comes at the detection time or
+    // 500 ms after it: one TCP_RESOURCE_PROBE_INTERVAL when any probe failed locally (the issue's 4590 ms on Node 24).
+    it(`idle connection, the client's own link down: ETIMEDOUT ${DETECTION_MS} ms −${EARLY_MS} / +${LATE_MS}, + ${TCP_RESOURCE_PROBE_INTERVAL_MS} ms (TCP_RESOURCE_PROBE_INTERVAL) if a probe failed locally`, async () => {
+      expectNoLeaks(3000)
+      const link = await createNetnsLink()
+      const { client } = await connected(link)
+      const attemptsBefore = await keepaliveProbesSent(link, link.clientNs)
+      await link.blackhole()
+      const error = await client.next<SocketError>('socket-error', DETECTION_MS + 5000)
+      const attempts = (await keepaliveProbesSent(link, link.clientNs)) - attemptsBefore
+      // Every timer firing tries one probe; without local failures that is one per interval after the idle.
+      const failedLocally = Math.max(0, attempts - POLICY.probes)
+      const bound = DETECTION_MS + LATE_MS + (failedLocally > 0 ? TCP_RESOURCE_PROBE_INTERVAL_MS : 0)
+      log(
+        `idle, own link down: ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data, ${attempts} probe attempts (bound ${DETECTION_MS - EARLY_MS}…${bound})`,
+      )
+      expect(['ETIMEDOUT', 'EHOSTUNREACH']).toContain(error.code)
+      expect(error.keepaliveTimeout).toBe(true)
+      expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
+      expect(error.sinceDataMs).toBeLessThanOrEqual(bound)
+    })
+
+    // Late slack (kernel rule): TCP_USER_TIMEOUT is checked only when the retransmission timer fires, and Linux
+    // starts its clock at the first retransmission (the tail loss probe, ≥ TCP_DELACK_MAX = 200 ms after the write
+    // with one segment in flight, then RTO backoff clamped to the user timeout), so death comes a few hundred ms
+    // after the detection time (measured ~4.43 s); the rest is timer wheel and scheduling as above.
+    it(`data in flight when the peer vanishes beyond the first hop (firewall DROP): the user timeout catches it within ${DETECTION_MS} ms + 1 s (retransmission timer, scheduling)`, async () => {
+      const error = await inFlight('dropTraffic', 'routed')
       expect(error.code).toBe('ETIMEDOUT')
       expect(error.keepaliveTimeout).toBe(true)
-      expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - 100)
+      expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
       expect(error.sinceWriteMs).toBeLessThanOrEqual(DETECTION_MS + 1000)
       expect(error.sinceDataMs).toBeLessThanOrEqual(DETECTION_MS + 1000)
     })
 
-    // With the link down, the client's own transmissions fail locally (no neighbour): the kernel retries those every
-    // 500 ms (TCP_RESOURCE_PROBE_INTERVAL) without clamping to the user timeout, and reports the recorded soft error
-    // EHOSTUNREACH instead of ETIMEDOUT. Measured 4.75–5.3 s: the bound here is detection time + 1.5 s.
-    it(`data in flight when the link goes down: caught within ${DETECTION_MS} ms + 1.5 s, as EHOSTUNREACH or ETIMEDOUT`, async () => {
-      const error = await inFlight('blackhole')
+    // With the client's own link down, its retransmissions fail locally: the kernel retries those every 500 ms
+    // (TCP_RESOURCE_PROBE_INTERVAL) without clamping to the user timeout, and reports the recorded soft error
+    // EHOSTUNREACH instead of ETIMEDOUT. Bound: the in-flight +1 s above, + one TCP_RESOURCE_PROBE_INTERVAL for the
+    // locally failed retransmission timer that overshoots the user timeout (measured 4.75–5.3 s).
+    it(`data in flight when the client's own link goes down: caught within ${DETECTION_MS} ms + 1 s + ${TCP_RESOURCE_PROBE_INTERVAL_MS} ms (TCP_RESOURCE_PROBE_INTERVAL), as EHOSTUNREACH or ETIMEDOUT`, async () => {
+      const error = await inFlight('blackhole', 'own link')
       expect(['ETIMEDOUT', 'EHOSTUNREACH']).toContain(error.code)
       expect(error.keepaliveTimeout).toBe(true)
-      expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - 100)
-      expect(error.sinceWriteMs).toBeLessThanOrEqual(DETECTION_MS + 1500)
+      expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
+      expect(error.sinceWriteMs).toBeLessThanOrEqual(DETECTION_MS + 1000 + TCP_RESOURCE_PROBE_INTERVAL_MS)
     })
 
     it('…and without the user timeout it is NOT caught: still alive at detection time + 3 s', async () => {
       expectNoLeaks(3000)
-      const link = await createNetnsLink()
+      const link = await createRoutedLink()
       const { client, report } = await connected(link, { userTimeout: false })
       expect(report.userTimeout).toBe(0)
       await link.blackhole()
@@ -161,7 +217,7 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
 
     it(`a live but idle peer is never killed: ${3 * DETECTION_MS} ms of silence, probes answered`, async () => {
       expectNoLeaks(3000)
-      const link = await createNetnsLink()
+      const link = await createRoutedLink()
       const { client } = await connected(link)
       const probesBefore = await keepaliveProbesSent(link, link.clientNs)
       const died = client.next<SocketError>('socket-error', 3 * DETECTION_MS).then(

@@ -1,5 +1,17 @@
-/** The shapes of a loaded config. Durations in ms; every object frozen. */
-import type { Policy, PresetName } from '../types.js'
+/**
+ * The shapes of a loaded config. Durations in ms; every object frozen. The section types are the zod
+ * schema's output (config-schema.ts), made read-only, so the types and the validation cannot drift apart.
+ */
+import type * as z from 'zod'
+import type {
+  httpSectionSchema,
+  mqttSectionSchema,
+  pathSchema,
+  sshSectionSchema,
+  tcpSectionSchema,
+} from '../schema/config-schema.js'
+import type { PolicyFields } from '../schema/policy-schema.js'
+import type { Policy } from '../types.js'
 
 export interface LoadConfigOptions {
   /** An explicit config file; otherwise KEEPALIVE_CONFIG, otherwise keepalive.config.{json,yaml,yml} from cwd upwards. */
@@ -10,36 +22,22 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>
 }
 
-export interface PathConfig {
-  /** The shortest idle timeout of any NAT, firewall or load balancer on the path, in ms. */
-  readonly idleTimeout: number | undefined
-}
+type PathFields = z.output<typeof pathSchema>
+
+/** What the network path does to idle connections; every key present (undefined when the file sets none). */
+export type PathConfig = { readonly [Key in keyof Required<PathFields>]: PathFields[Key] }
 
 /** Policy fields a protocol section may override (validated, durations in ms). */
-export type PolicyOverrides = {
-  readonly preset?: PresetName
-  readonly idle?: number
-  readonly interval?: number
-  readonly probes?: number
-  readonly jitter?: number
-}
+export type PolicyOverrides = Readonly<PolicyFields>
 
-export type TcpSection = PolicyOverrides & {
-  /** TCP_USER_TIMEOUT in ms; `false` leaves it unset. Undefined: the adapter's default (the detection time). */
-  readonly userTimeout?: number | false
-}
-
-export type HttpSection = PolicyOverrides & {
-  readonly maxSocketAge?: number
-  readonly maxRequestsPerSocket?: number
-  readonly serverKeepAliveTimeout?: number
-}
-
-export type MqttSection = PolicyOverrides & {
-  readonly pingrespTimeout?: number
-}
-
-export type SshSection = PolicyOverrides
+/** TCP: policy overrides plus `userTimeout` (TCP_USER_TIMEOUT in ms; `false` leaves it unset). */
+export type TcpSection = Readonly<z.output<typeof tcpSectionSchema>>
+/** HTTP: policy overrides plus the pool's `maxSocketAge`, `maxRequestsPerSocket`, `serverKeepAliveTimeout`. */
+export type HttpSection = Readonly<z.output<typeof httpSectionSchema>>
+/** MQTT: policy overrides plus `pingrespTimeout`. */
+export type MqttSection = Readonly<z.output<typeof mqttSectionSchema>>
+/** SSH: policy overrides only. */
+export type SshSection = Readonly<z.output<typeof sshSectionSchema>>
 
 export interface KeepaliveConfig {
   readonly policy: Policy

@@ -4,10 +4,12 @@
  *
  * YAML goes through the `yaml` package. JSON is parsed by JSON.parse (the YAML parser would accept
  * comments and unquoted keys, which a .json file must not have), and then, since JSON is YAML, also
- * by the `yaml` package, only to learn where each node sits.
+ * by the `yaml` package, only to learn where each node sits and to refuse duplicate keys (JSON.parse keeps
+ * the last one silently). Duplicate keys are found here with one Set per mapping, not by the `yaml`
+ * package's `uniqueKeys`, which compares every key with every other (40k keys took seconds).
  */
-import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml'
-import { ConfigParseError } from '../errors.js'
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import { ConfigInvalidError, ConfigParseError } from '../errors.js'
 import type { IssuePath } from '../schema/issues.js'
 
 export type ConfigFormat = 'json' | 'yaml'
@@ -32,7 +34,7 @@ function parseYaml(source: string, file: string): ParsedConfigText {
   const doc = parseDocument(source, {
     lineCounter,
     prettyErrors: false,
-    uniqueKeys: true,
+    uniqueKeys: false,
     // YAML 1.1's !!omap, !!set and !!timestamp would become a Map, Set or Date, which the schema reads as
     // an empty mapping (silently dropping what they hold); left unresolved they are plain lists and strings.
     resolveKnownTags: false,
@@ -44,6 +46,16 @@ function parseYaml(source: string, file: string): ParsedConfigText {
       cause: error,
     })
   }
+  // A tag the schema does not know (`!foo`, YAML 1.1's !!omap) is only a warning to the `yaml` package, which
+  // then keeps the plain value: the author meant something else, so it is an error here.
+  const warning = doc.warnings[0]
+  if (warning !== undefined) {
+    const { line } = lineCounter.linePos(warning.pos[0])
+    throw new ConfigInvalidError(
+      `Invalid config in ${file}: line ${line}: ${firstLine(warning.message)} (a keepalive config takes plain values)`,
+    )
+  }
+  checkKeys(doc, lineCounter, file)
   let value: unknown
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })
@@ -72,10 +84,45 @@ function parseJson(source: string, file: string): ParsedConfigText {
       .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '')
     throw new ConfigParseError(`Cannot parse ${file}:${line}:${col}: ${firstLine(reason)}`, { cause })
   }
-  // Positions only: duplicate keys are JSON.parse's business (the last one wins), not an error here.
   const lineCounter = new LineCounter()
   const doc = parseDocument(source, { lineCounter, uniqueKeys: false })
+  checkKeys(doc, lineCounter, file)
   return { value, lineOf: locator(doc.contents, lineCounter) }
+}
+
+/**
+ * Every key a plain scalar, each once per mapping. A second `probes` would silently win (JSON.parse) and
+ * the schema's errors would then point at the first; a list or mapping as a key (YAML's `? [a, b]`) would be
+ * stringified with a process warning. Walks with an explicit stack: the nesting depth is the file's choice.
+ */
+function checkKeys(doc: Document, lineCounter: LineCounter, file: string): void {
+  const stack: unknown[] = [doc.contents]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (isSeq(node)) {
+      for (const item of node.items) stack.push(item)
+      continue
+    }
+    if (!isMap(node)) continue
+    const seen = new Map<string, number>()
+    for (const { key, value } of node.items) {
+      const at = lineCounter.linePos((key as Node | null)?.range?.[0] ?? node.range?.[0] ?? 0)
+      if (!isScalar(key)) {
+        throw new ConfigInvalidError(
+          `Invalid config in ${file}: line ${at.line}: a key must be a plain name, not a list or mapping`,
+        )
+      }
+      const name = String(key.value)
+      const first = seen.get(name)
+      if (first !== undefined) {
+        throw new ConfigParseError(
+          `Cannot parse ${file}:${at.line}:${at.col}: duplicate key ${JSON.stringify(name)} (first on line ${first})`,
+        )
+      }
+      seen.set(name, at.line)
+      stack.push(value)
+    }
+  }
 }
 
 /**

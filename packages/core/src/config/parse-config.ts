@@ -5,15 +5,18 @@
  */
 import { extname } from 'node:path'
 import { formatDuration } from '../duration.js'
-import { ConfigInvalidError, KeepaliveError } from '../errors.js'
+import { ConfigInvalidError, InvalidArgumentError, KeepaliveError } from '../errors.js'
 import { mergePolicy, presets } from '../policy.js'
-import { type ConfigFile, configFileSchema } from '../schema/config-schema.js'
+import { type ConfigFile, configFileSchema, sectionSchemas } from '../schema/config-schema.js'
 import { describeValue } from '../schema/describe-value.js'
 import { type IssuePath, problemsFrom } from '../schema/issues.js'
+import { MAX_CONFIG_BYTES } from '../schema/limits.js'
 import type { PolicyFields } from '../schema/policy-schema.js'
+import { readEnv, readOptions } from '../schema/read-options.js'
 import type { Policy, Protocol } from '../types.js'
 import type { KeepaliveConfig, PolicyOverrides } from './config-types.js'
 import { ENV, type Env, type EnvOverrides, readEnvOverrides } from './env-overrides.js'
+import { tooLarge } from './find-config-file.js'
 import { type ConfigFormat, type ParsedConfigText, parseConfigText } from './parse-config-text.js'
 
 export const PROTOCOLS = ['tcp', 'http', 'mqtt', 'ssh'] as const satisfies readonly Protocol[]
@@ -35,8 +38,38 @@ const INLINE_LABEL = '<config text>'
  * ConfigInvalidError (schema, environment or path rule, with the path inside the file and its line).
  */
 export function parseConfig(text: string, options: ParseConfigOptions = {}): KeepaliveConfig {
-  return configFromText(text, { ...options, env: options.env ?? {}, applied: [] })
+  if (typeof text !== 'string') {
+    const hint = isBuffer(text) ? " (decode a Buffer first: buffer.toString('utf8'))" : ''
+    throw new InvalidArgumentError(`parseConfig: text must be a string${hint}, got ${describeValue(text)}`)
+  }
+  const { format, file, env } = readOptions('parseConfig', options, PARSE_OPTIONS)
+  if (format !== undefined && !(FORMATS as readonly unknown[]).includes(format)) {
+    throw new InvalidArgumentError(
+      `parseConfig: options.format must be "json" or "yaml", got ${describeValue(format)}`,
+    )
+  }
+  if (file !== undefined && typeof file !== 'string') {
+    throw new InvalidArgumentError(`parseConfig: options.file must be a string, got ${describeValue(file)}`)
+  }
+  return configFromText(text, {
+    ...(format === undefined ? {} : { format: format as ConfigFormat }),
+    ...(file === undefined ? {} : { file: file as string }),
+    env: env === undefined ? {} : readEnv('parseConfig', env),
+    applied: [],
+  })
 }
+
+const PARSE_OPTIONS = ['format', 'file', 'env'] as const
+
+/** Buffer.isBuffer asks for the prototype, which a revoked Proxy refuses with a TypeError. */
+function isBuffer(value: unknown): boolean {
+  try {
+    return Buffer.isBuffer(value)
+  } catch {
+    return false
+  }
+}
+const FORMATS = ['json', 'yaml'] as const satisfies readonly ConfigFormat[]
 
 /** parseConfig plus the variables that already applied (KEEPALIVE_CONFIG, when it named the file). */
 export function configFromText(
@@ -44,6 +77,8 @@ export function configFromText(
   options: ParseConfigOptions & { env: Env; applied: readonly string[] },
 ): KeepaliveConfig {
   const label = options.file ?? INLINE_LABEL
+  // Counted in UTF-16 units first: a string that short cannot exceed the byte limit, and counting bytes is O(n).
+  if (text.length > MAX_CONFIG_BYTES / 3 && Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw tooLarge(label)
   const format = options.format ?? formatOfFile(options.file)
   const parsed = guard(label, () => parseConfigText(text, format, label))
   return buildConfig(parsed, { label, file: options.file, env: options.env, applied: options.applied })
@@ -121,10 +156,34 @@ function fieldsSetBy(env: EnvOverrides): PolicyFields {
   return fields
 }
 
-/** The policy for one protocol: the section's policy fields merged over the config's `policy`. */
-export function effectivePolicy(config: KeepaliveConfig, protocol: Protocol): Policy {
-  const { preset, idle, interval, probes, jitter } = config[protocol]
-  return mergePolicy(config.policy, { preset, idle, interval, probes, jitter })
+/**
+ * The policy for one protocol: the section's policy fields merged over `base` (the config's `policy`).
+ * The one merge behind policyFor and the path rule. The section is checked against its schema first, so a
+ * typo in a hand-built config (`tcp: { idel: 1 }`) is an error, not a silently ignored field.
+ */
+export function sectionPolicy(base: Policy, section: unknown, protocol: Protocol): Policy {
+  if (section === undefined) return base
+  const where = `config.${protocol}`
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) {
+    throw new InvalidArgumentError(
+      `policyFor: ${where} must be an object or undefined, got ${describeValue(section)}`,
+    )
+  }
+  const schema = sectionSchemas[protocol]
+  let result: ReturnType<typeof schema.safeParse>
+  try {
+    result = schema.safeParse(section)
+  } catch (cause) {
+    throw new InvalidArgumentError(`policyFor: could not read ${where} (${describeValue(section)})`, {
+      cause,
+    })
+  }
+  if (!result.success) {
+    const problems = problemsFrom(result.error, section, schema, where).map((p) => p.message)
+    throw new InvalidArgumentError(`policyFor: ${where}: ${problems.join('; ')}`, { cause: result.error })
+  }
+  const { preset, idle, interval, probes, jitter } = result.data
+  return mergePolicy(base, { preset, idle, interval, probes, jitter })
 }
 
 /**
@@ -160,7 +219,7 @@ function checkPath(
   for (const protocol of PROTOCOLS) {
     const own = file[protocol]
     if (own?.idle === undefined && own?.preset === undefined) continue
-    breaks(protocol, effectivePolicy(config, protocol).idle, policyLine([protocol]))
+    breaks(protocol, sectionPolicy(config.policy, config[protocol], protocol).idle, policyLine([protocol]))
   }
   if (problems.length > 0) throw invalidConfig(label, problems)
 }

@@ -1,18 +1,11 @@
 // Shared arithmetic for the protocol modules. Pure: no I/O, no protocol library, no clock.
 import { formatDuration } from '../duration.js'
-import type { Policy } from '../types.js'
 
 /** The largest delay a Node timer (and Linux's int-typed TCP_USER_TIMEOUT) accepts: 2³¹−1 ms, about 24.8 days. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
-/**
- * idle + interval × probes, the number every adapter is measured against.
- * Computed here rather than imported from policy.ts so that this arithmetic stays free of validation:
- * the functions in this folder take an already normalised Policy.
- */
-export function askedDetectionTime(policy: Policy): number {
-  return policy.idle + policy.interval * policy.probes
-}
+/** idle + interval × probes, the number every adapter is measured against: the one formula, from policy.ts. */
+export { detectionTimeOf as askedDetectionTime } from '../policy.js'
 
 /**
  * Milliseconds to a whole number of `unitMs` units, never more than asked (floor), within [min, max].

@@ -3,6 +3,8 @@
 
 import { InvalidArgumentError } from '../errors.js'
 import { definePolicy } from '../policy.js'
+import { describeValue } from '../schema/describe-value.js'
+import { copyOptions } from '../schema/read-options.js'
 import type { PolicyLike } from '../types.js'
 import { human, MAX_TIMER_MS, perHour } from './common.js'
 import { type TcpSettings, tcpSettings } from './tcp.js'
@@ -50,7 +52,13 @@ const MAX_HEADER_LENGTH = 1024
  */
 export function parseKeepAliveHeader(value: unknown): KeepAliveHint | undefined {
   // node:http gives a string; some callers pass the raw array form.
-  const text = Array.isArray(value) ? value.find((v) => typeof v === 'string') : value
+  let text: unknown
+  try {
+    text = Array.isArray(value) ? value.find((v) => typeof v === 'string') : value
+  } catch {
+    // A revoked Proxy or a throwing getter in place of the header: no usable hint (this function never throws).
+    return undefined
+  }
   if (typeof text !== 'string') return undefined
   let timeoutMs: number | undefined
   let max: number | undefined
@@ -120,6 +128,8 @@ export function httpClientSettings(
   options: HttpClientSettingsOptions = {},
 ): HttpClientSettings {
   const policy = definePolicy(policyLike)
+  // Read once into a plain copy: a hostile object (a throwing getter, a Proxy) is an InvalidArgumentError here.
+  options = copyOptions('httpClientSettings', options)
   const warnings: string[] = []
   const tcp = tcpSettings(policy)
   const bounds: { by: HttpIdleBound; ms: number }[] = [{ by: 'policy', ms: policy.idle }]
@@ -206,6 +216,8 @@ export function httpServerTimeouts(
   options: HttpServerTimeoutsOptions = {},
 ): HttpServerTimeouts {
   const policy = definePolicy(policyLike)
+  // Read once into a plain copy: a hostile object (a throwing getter, a Proxy) is an InvalidArgumentError here.
+  options = copyOptions('httpServerTimeouts', options)
   const warnings: string[] = []
   const path = isDuration(options.pathIdleTimeout, 'pathIdleTimeout') ? options.pathIdleTimeout : undefined
   // Unless told otherwise, the clients are ours: they retire idle sockets after freeSocketTimeout.
@@ -244,7 +256,9 @@ export function httpServerTimeouts(
 function isDuration(ms: number | undefined, name: string): ms is number {
   if (ms === undefined) return false
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    throw new InvalidArgumentError(`${name} must be a non-negative number of milliseconds, got ${String(ms)}`)
+    throw new InvalidArgumentError(
+      `${name} must be a non-negative number of milliseconds, got ${describeValue(ms)}`,
+    )
   }
   return true
 }

@@ -3,6 +3,7 @@
 
 import { InvalidArgumentError } from '../errors.js'
 import { definePolicy } from '../policy.js'
+import { describeValue } from '../schema/describe-value.js'
 import type { Policy, PolicyLike } from '../types.js'
 import { askedDetectionTime, human, perHour, toUnits } from './common.js'
 
@@ -77,7 +78,7 @@ export function mqttSettingsForServerKeepAlive(
   const s = serverKeepAliveSeconds
   if (!Number.isInteger(s) || s < 0 || s > MQTT_MAX_KEEPALIVE) {
     throw new InvalidArgumentError(
-      `serverKeepAliveSeconds must be an integer from 0 to ${MQTT_MAX_KEEPALIVE}, got ${String(s)}`,
+      `serverKeepAliveSeconds must be an integer from 0 to ${MQTT_MAX_KEEPALIVE}, got ${describeValue(s)}`,
     )
   }
   const warnings: string[] = []

@@ -1,5 +1,5 @@
-// How SSH keepalive expresses a policy. Pure arithmetic: the ssh adapter passes the ssh2 options,
-// openSshConfig() prints the OpenSSH lines, explain() prints both.
+// How SSH keepalive expresses a policy. Pure arithmetic: the ssh adapter (@keepalive/ssh, being added beside
+// core) passes the ssh2 options and prints the OpenSSH lines with its openSshConfig; explain() prints both.
 import { definePolicy } from '../policy.js'
 import type { PolicyLike } from '../types.js'
 import { askedDetectionTime, human, MAX_TIMER_MS, perHour } from './common.js'

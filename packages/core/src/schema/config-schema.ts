@@ -74,9 +74,13 @@ export const configFileSchema = z
       'Shared keepalive configuration (@keepalive/core): one policy for TCP, HTTP, MQTT and SSH, with per-protocol overrides.',
   })
 
-/** A config file after validation: durations in ms. */
+/** A config file after validation: durations in ms. The public section types (config-types.ts) derive from these schemas. */
 export type ConfigFile = z.output<typeof configFileSchema>
-export type TcpSectionFields = z.output<typeof tcpSectionSchema>
-export type HttpSectionFields = z.output<typeof httpSectionSchema>
-export type MqttSectionFields = z.output<typeof mqttSectionSchema>
-export type SshSectionFields = z.output<typeof sshSectionSchema>
+
+/** Each protocol's section schema, for checking a section on its own (policyFor). */
+export const sectionSchemas = {
+  tcp: tcpSectionSchema,
+  http: httpSectionSchema,
+  mqtt: mqttSectionSchema,
+  ssh: sshSectionSchema,
+} as const

@@ -31,10 +31,11 @@ function describeObject(value: object | null): string {
   try {
     const json = JSON.stringify(value)
     if (typeof json === 'string') return truncate(json)
+    return Array.isArray(value) ? 'an array' : 'an object'
   } catch {
-    // Circular or hostile (a throwing toJSON or getter): fall through to a generic description.
+    // Circular or hostile (a throwing toJSON or getter, a revoked Proxy that even Array.isArray refuses).
+    return 'an object'
   }
-  return Array.isArray(value) ? 'an array' : 'an object'
 }
 
 /** "a Date", "a Map": JSON would print a Date as a plain string and a Map as {}, hiding what it was. */

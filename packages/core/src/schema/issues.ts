@@ -9,6 +9,9 @@ import { didYouMean } from './suggest.js'
 
 export type IssuePath = readonly (string | number)[]
 
+/** Unknown fields listed per object; the rest are counted ("and 39995 more unknown fields"). */
+export const MAX_UNKNOWN_LISTED = 5
+
 export interface Problem {
   /** Where in the input: `['tcp', 'probes']`. For an unknown field, the path of that field. */
   readonly path: IssuePath
@@ -51,11 +54,16 @@ function problemsOfIssue(
   if (issue.code === 'unrecognized_keys') {
     const allowed = objectKeysAt(schema, path)
     const allowedText = allowed.length > 0 ? `; allowed: ${allowed.join(', ')}` : ''
-    return issue.keys.map((key) => ({
+    // A few are enough to act on; listing (and locating) 40k of them made a hostile file cost seconds.
+    const listed = issue.keys.slice(0, MAX_UNKNOWN_LISTED).map((key) => ({
       path: [...path, key],
       isKey: true,
       message: `unknown field ${quote(labelOf([...path, key], rootLabel))}${didYouMean(key, allowed)}${allowedText}`,
     }))
+    const more = issue.keys.length - listed.length
+    if (more === 0) return listed
+    const where = path.length === 0 ? rootLabel : quote(labelOf(path, rootLabel))
+    return [...listed, { path, isKey: false, message: `and ${more} more unknown fields in ${where}` }]
   }
   if (issue.code === 'invalid_union') {
     const matched = branchOfMatchingType(issue, valueAt(input, path))

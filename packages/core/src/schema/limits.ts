@@ -25,3 +25,9 @@ export const PRESET_NAMES = [
 
 /** The fields of a policy input, in documentation order. */
 export const POLICY_FIELDS = ['preset', 'idle', 'interval', 'probes', 'jitter'] as const
+
+/**
+ * The largest config file (or config text) read, in bytes: 64 KiB. A full config with comments is under 4 KiB;
+ * the bound keeps a wrong file (a log, a dump, /dev/zero) from costing seconds and gigabytes before it is refused.
+ */
+export const MAX_CONFIG_BYTES = 64 * 1024
