@@ -55,7 +55,14 @@ export type {
   HttpServerTimeoutsOptions,
   KeepAliveHint,
 } from './protocols/http.js'
-export { httpClientSettings, httpServerTimeouts, parseKeepAliveHeader } from './protocols/http.js'
+export {
+  httpClientSettings,
+  httpServerTimeouts,
+  MIN_SERVER_MARGIN,
+  parseKeepAliveHeader,
+  rttSafetyMargin,
+  SERVER_TIMEOUT_THRESHOLD,
+} from './protocols/http.js'
 export type { MqttSettings } from './protocols/mqtt.js'
 export { MQTT_MAX_KEEPALIVE, mqttSettings, mqttSettingsForServerKeepAlive } from './protocols/mqtt.js'
 export type { OpenSshKeepalive, Ssh2KeepaliveOptions, SshSettings } from './protocols/ssh.js'

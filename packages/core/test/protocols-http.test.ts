@@ -4,7 +4,12 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { InvalidArgumentError } from '../src/errors.js'
 import { presets } from '../src/policy.js'
-import { httpClientSettings, httpServerTimeouts, parseKeepAliveHeader } from '../src/protocols/http.js'
+import {
+  httpClientSettings,
+  httpServerTimeouts,
+  parseKeepAliveHeader,
+  rttSafetyMargin,
+} from '../src/protocols/http.js'
 import { tcpSettings } from '../src/protocols/tcp.js'
 
 const balanced = presets.balanced
@@ -182,4 +187,32 @@ describe('parseKeepAliveHeader', () => {
     // 1,000 runs of fc.anything take ~2 s alone; beside the other core test files on two shared cores, more than
     // vitest's default 5 s. The test asserts no time, so its timeout only has to outlast a loaded machine.
   }, 30_000)
+})
+
+describe('safety margin sized for the round trip', () => {
+  test('rttSafetyMargin: two round trips, at least 250 ms', () => {
+    expect(rttSafetyMargin(0)).toBe(250)
+    expect(rttSafetyMargin(60)).toBe(250)
+    expect(rttSafetyMargin(200.2)).toBe(401)
+    expect(() => rttSafetyMargin(-1)).toThrow(InvalidArgumentError)
+    expect(() => rttSafetyMargin(Number.NaN)).toThrow(/roundTripTime must be .* got NaN/)
+  })
+
+  test('a Keep-Alive: timeout=1 hint stays usable with a known round trip (a fixed 2 s margin forbids reuse)', () => {
+    expect(httpClientSettings(balanced, { keepAliveHint: 'timeout=1' }).reuseSockets).toBe(false)
+    const c = httpClientSettings(balanced, { keepAliveHint: 'timeout=1', safetyMargin: rttSafetyMargin(60) })
+    expect(c).toMatchObject({ freeSocketTimeout: 750, limitedBy: 'hint', reuseSockets: true })
+    expect(c.undici.keepAliveTimeoutThreshold).toBe(250)
+    expect(c.warnings[0]).toMatch(/closed after 750ms, 250ms before the server's announced idle timeout/)
+  })
+
+  test('the margin applies to a configured server timeout too; a bad margin throws naming it', () => {
+    expect(
+      httpClientSettings(balanced, { serverKeepAliveTimeout: 400, safetyMargin: 250 }).freeSocketTimeout,
+    ).toBe(150)
+    expect(
+      httpClientSettings(balanced, { serverKeepAliveTimeout: 400, safetyMargin: 400 }).reuseSockets,
+    ).toBe(false)
+    expect(() => httpClientSettings(balanced, { safetyMargin: -5 })).toThrow(/safetyMargin must be .* got -5/)
+  })
 })

@@ -16,6 +16,26 @@ import { type TcpSettings, tcpSettings } from './tcp.js'
  */
 export const SERVER_TIMEOUT_THRESHOLD = 2000
 
+/** The smallest margin below a server's idle timeout when the round trip is known (timer and scheduling slack). */
+export const MIN_SERVER_MARGIN = 250
+
+/**
+ * A margin below a server's idle timeout sized for the path's round trip, in ms: `max(250 ms, 2 × rtt)`. The
+ * server's idle clock starts no later than our last request byte left and no earlier than one round trip before
+ * the response finished arriving; a reuse must also reach the server before its clock runs out, another one-way
+ * trip. Two round trips cover both; 250 ms covers timer lateness and the ticks between handing out a socket and
+ * writing on it. Clients that check the deadline when they hand a socket out (not only when a timer fires) can
+ * use this instead of the fixed 2 s that undici needs for its coarse timers.
+ */
+export function rttSafetyMargin(roundTripTime: number): number {
+  if (typeof roundTripTime !== 'number' || !Number.isFinite(roundTripTime) || roundTripTime < 0) {
+    throw new InvalidArgumentError(
+      `roundTripTime must be a non-negative number of milliseconds, got ${String(roundTripTime)}`,
+    )
+  }
+  return Math.max(MIN_SERVER_MARGIN, Math.ceil(2 * roundTripTime))
+}
+
 /** Margin below a middlebox's idle timeout: 10%, at least 1 s (middlebox timers are coarse). */
 export function pathSafetyMargin(pathIdleTimeout: number): number {
   return Math.max(1000, Math.ceil(pathIdleTimeout * 0.1))
@@ -90,6 +110,11 @@ export interface HttpClientSettingsOptions {
   pathIdleTimeout?: number
   /** The server's `Keep-Alive` response header, raw or parsed. */
   keepAliveHint?: KeepAliveHint | string
+  /**
+   * The margin below the server's timeout and the hint, ms. Default {@link SERVER_TIMEOUT_THRESHOLD} (2 s); a client
+   * that knows the round trip passes {@link rttSafetyMargin}(rtt).
+   */
+  safetyMargin?: number
 }
 
 /** Which bound set the idle-socket timeout. */
@@ -119,7 +144,7 @@ export interface HttpClientSettings {
 
 /**
  * The client-side settings: a pooled socket is closed before anything else would close it.
- * freeSocketTimeout = min(idle, server − 2 s, hint − 2 s, path − max(1 s, 10%)). The policy's idle
+ * freeSocketTimeout = min(idle, server − margin, hint − margin, path − max(1 s, 10%)), margin 2 s unless given. The policy's idle
  * bounds it too: an idle pooled socket is retired instead of probed. Reusing a socket the server or a
  * middlebox has already dropped is what fails requests with ECONNRESET, so every bound errs low.
  */
@@ -134,15 +159,17 @@ export function httpClientSettings(
   const tcp = tcpSettings(policy)
   const bounds: { by: HttpIdleBound; ms: number }[] = [{ by: 'policy', ms: policy.idle }]
   const { serverKeepAliveTimeout, pathIdleTimeout } = options
+  const margin = isDuration(options.safetyMargin, 'safetyMargin')
+    ? options.safetyMargin
+    : SERVER_TIMEOUT_THRESHOLD
   if (isDuration(serverKeepAliveTimeout, 'serverKeepAliveTimeout')) {
-    bounds.push({ by: 'server', ms: serverKeepAliveTimeout - SERVER_TIMEOUT_THRESHOLD })
+    bounds.push({ by: 'server', ms: serverKeepAliveTimeout - margin })
   }
   const hint =
     typeof options.keepAliveHint === 'string'
       ? parseKeepAliveHeader(options.keepAliveHint)
       : options.keepAliveHint
-  if (hint?.timeoutMs !== undefined)
-    bounds.push({ by: 'hint', ms: hint.timeoutMs - SERVER_TIMEOUT_THRESHOLD })
+  if (hint?.timeoutMs !== undefined) bounds.push({ by: 'hint', ms: hint.timeoutMs - margin })
   if (isDuration(pathIdleTimeout, 'pathIdleTimeout')) {
     bounds.push({ by: 'path', ms: pathIdleTimeout - pathSafetyMargin(pathIdleTimeout) })
   }
@@ -157,11 +184,11 @@ export function httpClientSettings(
 
   if (!reuseSockets) {
     warnings.push(
-      `The ${lowest.by === 'path' ? 'path' : 'server'} keeps idle connections too briefly to reuse one safely (margin ${human(lowest.by === 'path' ? pathSafetyMargin(pathIdleTimeout ?? 0) : SERVER_TIMEOUT_THRESHOLD)}): each socket is closed after its response.`,
+      `The ${lowest.by === 'path' ? 'path' : 'server'} keeps idle connections too briefly to reuse one safely (margin ${human(lowest.by === 'path' ? pathSafetyMargin(pathIdleTimeout ?? 0) : margin)}): each socket is closed after its response.`,
     )
   } else if (lowest.by === 'server' || lowest.by === 'hint') {
     warnings.push(
-      `Idle sockets are closed after ${human(freeSocketTimeout)}, ${human(SERVER_TIMEOUT_THRESHOLD)} before the server's ${lowest.by === 'hint' ? 'announced ' : ''}idle timeout, rather than after the policy's idle ${human(policy.idle)}.`,
+      `Idle sockets are closed after ${human(freeSocketTimeout)}, ${human(margin)} before the server's ${lowest.by === 'hint' ? 'announced ' : ''}idle timeout, rather than after the policy's idle ${human(policy.idle)}.`,
     )
   } else if (lowest.by === 'path') {
     warnings.push(
@@ -176,7 +203,7 @@ export function httpClientSettings(
     undici: Object.freeze({
       keepAliveTimeout: freeSocketTimeout,
       keepAliveMaxTimeout: freeSocketTimeout,
-      keepAliveTimeoutThreshold: SERVER_TIMEOUT_THRESHOLD,
+      keepAliveTimeoutThreshold: margin,
     }),
     tcp,
     detectionTime: tcp.detectionTime,

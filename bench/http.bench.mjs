@@ -1,0 +1,150 @@
+// Requests per second with keep-alive against one node:http server (small responses, loopback), 1 and 50 requests in
+// flight, side by side in one process: our agent vs agentkeepalive vs Node's default agent (keepAlive, as
+// http.globalAgent since Node 19), and our dispatcher vs a plain undici Agent (the same undici copy).
+//
+//   npx tsc -b packages/http && node bench/http.bench.mjs                  # Node 20, undici 7
+//   npx tsc -b packages/http && bash scripts/with-node.sh 26 node bench/http.bench.mjs   # Node 26, undici 8 (the
+//   copy the http tests install under node_modules/.cache; or --undici=<dir>)
+//
+// Measures the built package (packages/http/dist), as users run it. The server runs in a child process, so client
+// and server do not share one event loop. Each round runs every client for DURATION ms in turn (order rotated per
+// round, so a noisy machine hits them alike); the figure is the median over ROUNDS rounds. Results are merged into
+// bench/results/http.json under the Node version.
+import { fork } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')))
+const DURATION = Number(args.duration ?? 2000)
+const ROUNDS = Number(args.rounds ?? 5)
+const RESULTS = new URL('./results/http.json', import.meta.url)
+
+if (process.argv[2] === 'server') {
+  const server = http.createServer((_req, res) => {
+    res.setHeader('content-type', 'text/plain')
+    res.end('ok')
+  })
+  server.keepAliveTimeout = 60_000
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+  process.on('disconnect', () => process.exit(0))
+} else {
+  const require = createRequire(import.meta.url)
+  // undici 8 on Nodes that run it (>= 22.19), from the cache the http tests install it into; undici 7 otherwise.
+  const [major, minor] = process.versions.node.split('.').map(Number)
+  const cached = new URL('../node_modules/.cache/keepalive-undici8/node_modules/undici/', import.meta.url)
+    .pathname
+  const undiciDir =
+    args.undici ?? ((major > 22 || (major === 22 && minor >= 19)) && existsSync(cached) ? cached : undefined)
+  const undici = undiciDir ? require(undiciDir) : require('undici')
+  const undiciVersion = JSON.parse(
+    readFileSync(undiciDir ? `${undiciDir}/package.json` : require.resolve('undici/package.json'), 'utf8'),
+  ).version
+  const AgentKeepAlive = require('agentkeepalive')
+  const ours = await import(new URL('../packages/http/dist/index.js', import.meta.url).href)
+
+  const child = fork(new URL(import.meta.url).pathname, ['server'])
+  const { port } = await new Promise((resolve) => child.once('message', resolve))
+  const url = `http://127.0.0.1:${port}/`
+
+  const nodeGet = (agent) =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+        res.resume()
+        res.on('end', resolve)
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+    })
+  const undiciGet = (dispatcher) => async () => {
+    const res = await undici.request(url, { dispatcher })
+    await res.body.text()
+  }
+
+  /** Requests per second with `concurrency` loops each sending the next request as the previous completes. */
+  async function measure(send, concurrency) {
+    let count = 0
+    const deadline = performance.now() + DURATION
+    const started = performance.now()
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < deadline) {
+          await send()
+          count += 1
+        }
+      }),
+    )
+    return count / ((performance.now() - started) / 1000)
+  }
+
+  const makeClients = () => {
+    const agent = ours.createAgent()
+    const akl = new AgentKeepAlive()
+    const nodeDefault = new http.Agent({ keepAlive: true, timeout: 5000 })
+    const dispatcher = ours.createDispatcher(undefined, { undici })
+    const plain = new undici.Agent()
+    return {
+      clients: [
+        ['@keepalive/http createAgent', () => nodeGet(agent)],
+        ['agentkeepalive', () => nodeGet(akl)],
+        ["Node's default agent", () => nodeGet(nodeDefault)],
+        ['@keepalive/http createDispatcher', undiciGet(dispatcher)],
+        [`plain undici ${undiciVersion} Agent`, undiciGet(plain)],
+      ],
+      close: async () => {
+        agent.destroy()
+        akl.destroy()
+        nodeDefault.destroy()
+        await dispatcher.close()
+        await plain.close()
+      },
+    }
+  }
+
+  const results = {}
+  for (const concurrency of [1, 50]) {
+    const { clients, close } = makeClients()
+    // Warm-up: sockets opened, JIT warm.
+    for (const [, send] of clients) await measure(send, concurrency).catch(() => 0)
+    const samples = Object.fromEntries(clients.map(([name]) => [name, []]))
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = clients.map((_, i) => clients[(i + round) % clients.length])
+      for (const [name, send] of order) samples[name].push(await measure(send, concurrency))
+    }
+    await close()
+    for (const [name, values] of Object.entries(samples)) {
+      const sorted = [...values].sort((a, b) => a - b)
+      results[`${name} | ${concurrency}`] = Math.round(sorted[Math.floor(sorted.length / 2)])
+    }
+  }
+  child.kill()
+
+  const line = (name, c) => results[`${name} | ${c}`]
+  console.log(
+    `Node ${process.version}, undici ${undiciVersion}, ${os.cpus().length} cores, ${ROUNDS} rounds × ${DURATION} ms, median req/s`,
+  )
+  console.log('| client | 1 in flight | 50 in flight |')
+  console.log('|---|---:|---:|')
+  const names = [...new Set(Object.keys(results).map((k) => k.split(' | ')[0]))]
+  for (const name of names) console.log(`| ${name} | ${line(name, 1)} | ${line(name, 50)} |`)
+  const ratio = (a, b, c) => (line(a, c) / line(b, c)).toFixed(3)
+  for (const c of [1, 50]) {
+    console.log(
+      `${c} in flight: ours/agentkeepalive ${ratio('@keepalive/http createAgent', 'agentkeepalive', c)}, ours/Node default ${ratio('@keepalive/http createAgent', "Node's default agent", c)}, dispatcher/plain undici ${ratio('@keepalive/http createDispatcher', `plain undici ${undiciVersion} Agent`, c)}`,
+    )
+  }
+  let stored = {}
+  try {
+    stored = JSON.parse(readFileSync(RESULTS, 'utf8'))
+  } catch {}
+  stored[process.version] = {
+    date: new Date().toISOString(),
+    undici: undiciVersion,
+    cpus: os.cpus().length,
+    rounds: ROUNDS,
+    durationMs: DURATION,
+    reqPerSecond: results,
+  }
+  writeFileSync(RESULTS, `${JSON.stringify(stored, null, 2)}\n`)
+}

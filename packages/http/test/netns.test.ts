@@ -1,0 +1,104 @@
+/**
+ * A server that vanishes beyond the first hop, for real: client and server in their own network namespaces, then a
+ * firewall DROP of everything on the server's side (the harness's dropTraffic; nothing answered, nothing reset).
+ * Policy 1 s / 1 s / 2 probes: detection time 3 s.
+ * - A request in flight on a reused socket fails with ETIMEDOUT within the detection time (TCP keepalive and
+ *   TCP_USER_TIMEOUT, applied at connect), not after the OS default of minutes; it is not retried (a dead server is
+ *   not the stale-socket race).
+ * - An idle pooled socket to the vanished server is never handed out after the detection time.
+ * Both engines; the pool runs in a child process inside the client namespace, on this suite's Node (and undici).
+ */
+
+import {
+  createNetnsLink,
+  expectNoLeaks,
+  missingPrerequisites,
+  type NetnsLink,
+  spawnNode,
+} from '@keepalive/test-harness'
+import { describe, expect, it } from 'vitest'
+import { nodeRunsUndici8, undici8Entry } from './undici-version.js'
+
+const POLICY = { idle: '1s', interval: '1s', probes: 2 }
+const DETECTION_MS = 3000
+const undiciEntry = nodeRunsUndici8() ? undici8Entry() : undefined
+
+async function pool(link: NetnsLink, engine: 'node' | 'undici') {
+  const server = spawnNode(new URL('./fixtures/hang-server.ts', import.meta.url), {
+    netns: link.serverNs,
+    args: [link.serverAddress],
+  })
+  const { port } = await server.next<{ type: 'ready'; port: number }>('ready')
+  const client = spawnNode(new URL('./fixtures/pool-client.ts', import.meta.url), {
+    netns: link.clientNs,
+    args: [engine, link.serverAddress, String(port), JSON.stringify(POLICY)],
+    env: undiciEntry ? { KA_UNDICI_ENTRY: undiciEntry } : {},
+  })
+  await client.next('started')
+  // Warm one socket: the next request reuses it.
+  client.send({ type: 'get', path: '/' })
+  expect(await client.next('response')).toMatchObject({ status: 200 })
+  return { server, client }
+}
+
+describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
+  'server blackholed beyond the first hop',
+  () => {
+    for (const engine of ['node', 'undici'] as const) {
+      it(`${engine}: a request in flight on a reused socket fails within the ${DETECTION_MS} ms detection time`, async () => {
+        expectNoLeaks(3000)
+        const link = await createNetnsLink()
+        const { server, client } = await pool(link, engine)
+        client.send({ type: 'get', path: '/hang' })
+        await server.next('hanging')
+        await link.dropTraffic()
+        const failed = await client.next<{
+          type: 'failed'
+          code: string
+          facts: Record<string, unknown>
+          ms: number
+        }>('failed', DETECTION_MS + 5000)
+        console.info(
+          `[http netns ${engine}] in flight: ${failed.code} after ${failed.ms.toFixed(0)} ms (detection ${DETECTION_MS} ms)`,
+        )
+        expect(failed.code).toBe('ETIMEDOUT')
+        expect(failed.facts).toMatchObject({
+          reusedSocket: true,
+          retried: false,
+          notRetriedBecause: 'error not retryable',
+        })
+        // From sending the request (its last data; the server's ACK comes within a millisecond): keepalive's first probe
+        // at 1 s, death at 3 s. Slack: the kernel's keepalive timer (jiffies, measured +70–90 ms by the harness
+        // self-test) and the IPC round trip.
+        expect(failed.ms).toBeGreaterThanOrEqual(DETECTION_MS - 100)
+        expect(failed.ms).toBeLessThanOrEqual(DETECTION_MS + 500)
+      })
+
+      it(`${engine}: an idle pooled socket to the vanished server is not handed out after the detection time`, async () => {
+        expectNoLeaks(3000)
+        const link = await createNetnsLink()
+        const { client } = await pool(link, engine)
+        client.send({ type: 'stats' })
+        const before = await client.next<{ type: 'stats'; stats: Record<string, number>; free: number }>(
+          'stats',
+        )
+        await link.dropTraffic()
+        await new Promise((resolve) => setTimeout(resolve, DETECTION_MS + 100))
+        if (engine === 'node') {
+          client.send({ type: 'stats' })
+          expect(await client.next('stats')).toMatchObject({ free: 0 })
+        }
+        // The next request gets a new socket (which cannot connect through the DROP: it times out here).
+        client.send({ type: 'get', path: '/', timeoutMs: 500 })
+        await client.next('failed', 5000)
+        client.send({ type: 'stats' })
+        const after = await client.next<{ type: 'stats'; stats: Record<string, number> }>('stats')
+        console.info(
+          `[http netns ${engine}] idle pooled socket: before ${JSON.stringify(before.stats)}, after ${JSON.stringify(after.stats)}`,
+        )
+        expect(after.stats.socketsReused).toBe(before.stats.socketsReused)
+        expect(after.stats.socketsCreated).toBe((before.stats.socketsCreated ?? 0) + 1)
+      })
+    }
+  },
+)

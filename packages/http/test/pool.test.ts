@@ -1,0 +1,209 @@
+/**
+ * The pool's own rules on both engines, against a real node:http server: full TCP keepalive read back from the kernel
+ * while the first request is still in flight (applied at connect, not when the socket goes idle), socket retirement
+ * by request count and by age, the counters and diagnostics, and bad options.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel'
+import http from 'node:http'
+import type { Socket } from 'node:net'
+import { readTcpKeepalive } from '@keepalive/tcp'
+import { startHttpServer } from '@keepalive/test-harness'
+import { describe, expect, it } from 'vitest'
+import { createAgent, createDispatcher, getReuseFacts, UndiciUnsupportedError } from '../src/index.js'
+import { resolveOptions } from '../src/options.js'
+import { undici } from './undici-version.js'
+
+const FAST = 'fast' // 5 s / 1 s / 3: what the kernel must hold
+
+function get(
+  agent: http.Agent,
+  url: string,
+): Promise<{ status: number; socket: Socket; inFlight: ReturnType<typeof readTcpKeepalive> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      // Read while the response is still being received: the socket has never been free.
+      const inFlight = readTcpKeepalive(req.socket as Socket)
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, socket: req.socket as Socket, inFlight }))
+    })
+    req.on('error', reject)
+  })
+}
+
+describe('TCP keepalive at connect', () => {
+  it('node:http: the kernel holds the policy on a socket whose first request is in flight', async () => {
+    const server = await startHttpServer()
+    const agent = createAgent(FAST)
+    try {
+      const { inFlight } = await get(agent, server.url)
+      expect(inFlight).toMatchObject({ enabled: true, idle: 5000, interval: 1000, probes: 3 })
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('undici: the same, on the socket the connector made', async () => {
+    let seen: Socket | undefined
+    let inFlight: ReturnType<typeof readTcpKeepalive> = null
+    const onCreated = (message: unknown) => {
+      seen = (message as { socket: Socket }).socket
+    }
+    diagnosticsChannel.subscribe('keepalive:http:socketCreated', onCreated)
+    const server = await startHttpServer((_req, res) => {
+      if (seen) inFlight = readTcpKeepalive(seen)
+      res.end('ok')
+    })
+    const dispatcher = createDispatcher(FAST, { undici })
+    try {
+      const res = await undici.request(server.url, { dispatcher })
+      await res.body.text()
+      expect(inFlight).toMatchObject({ enabled: true, idle: 5000, interval: 1000, probes: 3 })
+    } finally {
+      diagnosticsChannel.unsubscribe('keepalive:http:socketCreated', onCreated)
+      await dispatcher.close()
+    }
+  })
+})
+
+describe('socket limits', () => {
+  it('maxRequestsPerSocket: 3 (jitter 0) → a new socket every 3 requests, on both engines', async () => {
+    const server = await startHttpServer()
+    const agent = createAgent(undefined, { maxRequestsPerSocket: 3, jitter: 0 })
+    const dispatcher = createDispatcher(undefined, { maxRequestsPerSocket: 3, jitter: 0, undici })
+    try {
+      for (let i = 0; i < 9; i += 1) {
+        expect((await get(agent, server.url)).status).toBe(200)
+        const res = await undici.request(server.url, { dispatcher })
+        await res.body.text()
+      }
+      expect(agent.stats).toMatchObject({
+        socketsCreated: 3,
+        socketsReused: 6,
+        retired: 3,
+        requestsFailed: 0,
+      })
+      expect(dispatcher.stats).toMatchObject({ socketsCreated: 3, socketsReused: 6, requestsFailed: 0 })
+    } finally {
+      agent.destroy()
+      await dispatcher.close()
+    }
+  })
+
+  it('maxSocketAge: 300 ms (jitter 0) → sockets replaced while requests keep coming every 100 ms', async () => {
+    const server = await startHttpServer()
+    const agent = createAgent(undefined, { maxSocketAge: 300, jitter: 0 })
+    const dispatcher = createDispatcher(undefined, { maxSocketAge: '300ms', jitter: 0, undici })
+    try {
+      for (let i = 0; i < 10; i += 1) {
+        await get(agent, server.url)
+        const res = await undici.request(server.url, { dispatcher })
+        await res.body.text()
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      // 10 requests over ~1 s with a 300 ms life: at least 3 sockets, and fewer than one per request.
+      expect(agent.stats.socketsCreated).toBeGreaterThanOrEqual(3)
+      expect(agent.stats.socketsCreated).toBeLessThan(10)
+      expect(dispatcher.stats.socketsCreated).toBeGreaterThanOrEqual(3)
+      expect(dispatcher.stats.socketsCreated).toBeLessThan(10)
+    } finally {
+      agent.destroy()
+      await dispatcher.close()
+    }
+  })
+
+  it('jitter lowers each socket’s limits by at most its fraction', () => {
+    const o = resolveOptions('test', undefined, {
+      maxSocketAge: 1000,
+      maxRequestsPerSocket: 100,
+      jitter: 0.5,
+    })
+    for (let i = 0; i < 200; i += 1) {
+      const { maxAge, maxRequests } = o.socketLimits()
+      expect(maxAge).toBeGreaterThanOrEqual(500)
+      expect(maxAge).toBeLessThanOrEqual(1000)
+      expect(maxRequests).toBeGreaterThanOrEqual(50)
+      expect(maxRequests).toBeLessThanOrEqual(100)
+    }
+  })
+})
+
+describe('idle budget', () => {
+  it('the server’s configured timeout retires idle sockets a margin below it (node:http and undici)', async () => {
+    const server = await startHttpServer()
+    const agent = createAgent(undefined, { serverKeepAliveTimeout: 600, safetyMargin: 300 })
+    const dispatcher = createDispatcher(undefined, { serverKeepAliveTimeout: 600, safetyMargin: 300, undici })
+    try {
+      await get(agent, server.url)
+      await (await undici.request(server.url, { dispatcher })).body.text()
+      // Budget 300 ms: still pooled at 150 ms, gone by 450 ms (timer tick and scheduling are the slack).
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(Object.keys(agent.freeSockets)).toHaveLength(1)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(Object.keys(agent.freeSockets)).toHaveLength(0)
+      expect(agent.stats.expiredIdle).toBe(1)
+      expect(dispatcher.stats.expiredIdle).toBe(1)
+      expect(agent.settings.freeSocketTimeout).toBe(300)
+    } finally {
+      agent.destroy()
+      await dispatcher.close()
+    }
+  })
+})
+
+describe('failures carry the facts', () => {
+  it('a request to a closed port fails with the engine’s own error and fresh-socket facts', async () => {
+    const server = await startHttpServer()
+    const url = server.url
+    await server.stop()
+    const agent = createAgent()
+    const dispatcher = createDispatcher(undefined, { undici })
+    try {
+      const nodeError = await get(agent, url).catch((error: unknown) => error)
+      expect(nodeError).toMatchObject({ code: 'ECONNREFUSED' })
+      expect(getReuseFacts(nodeError)).toMatchObject({
+        engine: 'node:http',
+        reusedSocket: false,
+        notRetriedBecause: 'fresh socket',
+      })
+      const undiciError = await undici.request(url, { dispatcher }).catch((error: unknown) => error)
+      expect(undiciError).toMatchObject({ code: 'ECONNREFUSED' })
+      expect(getReuseFacts(undiciError)).toMatchObject({
+        engine: 'undici',
+        reusedSocket: false,
+        notRetriedBecause: 'fresh socket',
+      })
+      expect([agent.stats.requestsFailed, dispatcher.stats.requestsFailed]).toEqual([1, 1])
+    } finally {
+      agent.destroy()
+      await dispatcher.close()
+    }
+  })
+})
+
+describe('bad options', () => {
+  it('throw KA_ERR_INVALID_ARGUMENT naming the option and the value', () => {
+    const invalid = expect.objectContaining({ code: 'KA_ERR_INVALID_ARGUMENT' })
+    expect(() => createAgent(undefined, { maxSocketAge: 'soon' })).toThrow(
+      /createAgent: option "maxSocketAge" must be a duration .* got "soon"/,
+    )
+    expect(() => createAgent(undefined, { jitter: 2 })).toThrow(
+      /option "jitter" must be a number from 0 to 0.5, got 2/,
+    )
+    expect(() => createAgent(undefined, { retry: 'yes' as never })).toThrow(invalid)
+    expect(() => createAgent(undefined, { maxRequestsPerSocket: -1 })).toThrow(
+      /"maxRequestsPerSocket" must be a non-negative integer/,
+    )
+    expect(() => createAgent(undefined, { path: 5 as never })).toThrow(/option "path" must be an object/)
+    expect(() => createDispatcher(undefined, { serverKeepAliveTimeout: -5, undici })).toThrow(invalid)
+    expect(() => createAgent({ probes: 0 })).toThrow(
+      expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }),
+    )
+  })
+
+  it('an undici module without the parts needed throws KA_ERR_HTTP_UNDICI_UNSUPPORTED', () => {
+    expect(() => createDispatcher(undefined, { undici: {} as never })).toThrow(UndiciUnsupportedError)
+    expect(() => createDispatcher(undefined, { undici: {} as never })).toThrow(
+      expect.objectContaining({ code: 'KA_ERR_HTTP_UNDICI_UNSUPPORTED' }),
+    )
+  })
+})
