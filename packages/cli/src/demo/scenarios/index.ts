@@ -1,7 +1,8 @@
 /** The demo's scenarios, one module per protocol, in the order of the table. */
 import type { Scenario } from '../scenario.js'
+import { httpScenario } from './http.js'
 import { mqttScenario } from './mqtt.js'
 import { sshScenario } from './ssh.js'
 import { tcpKernel, tcpMonitor } from './tcp.js'
 
-export const SCENARIOS: readonly Scenario[] = [tcpKernel, tcpMonitor, mqttScenario, sshScenario]
+export const SCENARIOS: readonly Scenario[] = [tcpKernel, tcpMonitor, httpScenario, mqttScenario, sshScenario]
