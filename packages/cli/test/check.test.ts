@@ -5,6 +5,7 @@ import {
   makeTempDir,
   missingPrerequisites,
   startEchoServer,
+  startHttpServer,
   startMosquitto,
   startSsh2Server,
   startSshd,
@@ -88,6 +89,48 @@ describe('keepalive check tcp://', () => {
     [['check'], /missing required argument 'url'/],
   ])('bad arguments %j: one line, exit 2', async (args, pattern) => {
     expectOneLineError(await runCli(args), 2, pattern)
+  })
+})
+
+describe('keepalive check http://', () => {
+  it("against a node:http server: the Keep-Alive hint lowers the pool's idle budget, the socket is reused, TCP keepalive read back", async () => {
+    const server = await startHttpServer({ keepAliveTimeout: 4000 })
+    const run = await runCli([
+      'check',
+      `${server.url}/health`,
+      '--policy',
+      'fast',
+      '--samples',
+      '4',
+      '--json',
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    const result = checkJsonSchema.parse(JSON.parse(run.stdout))
+    expect(result.applied).toMatchObject({
+      'Keep-Alive header': 'timeout=4',
+      'server keeps idle sockets, ms': 4000,
+      // 2 s below the server's announced 4 s (core's httpClientSettings), not the policy's 5 s.
+      'pooled socket idle at most, ms': 2000,
+      'limited by': 'hint',
+      'sockets opened': 1,
+      'requests on a reused socket': 3,
+      TCP_KEEPIDLE: 5,
+      TCP_USER_TIMEOUT: 8000,
+      'read back from the kernel': true,
+    })
+    expect(server.requestCount()).toBe(4)
+    expect(result.roundTrips.samples).toHaveLength(4)
+  })
+
+  it('a server that is gone: one line, exit 1', async () => {
+    const server = await startHttpServer()
+    const url = server.url
+    await server.stop()
+    expectOneLineError(
+      await runCli(['check', url]),
+      1,
+      /cannot connect to http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+    )
   })
 })
 

@@ -4,6 +4,7 @@
  */
 import { formatDuration, type Protocol, parseDuration } from '@keepalive/core'
 import type { Command } from 'commander'
+import { checkHttp } from '../check/http.js'
 import { checkMqtt } from '../check/mqtt.js'
 import type { CheckOptions, CheckResult } from '../check/result.js'
 import { checkSsh } from '../check/ssh.js'
@@ -23,6 +24,8 @@ interface CheckFlags {
 
 const SCHEMES: Readonly<Record<string, Protocol>> = {
   'tcp:': 'tcp',
+  'http:': 'http',
+  'https:': 'http',
   'mqtt:': 'mqtt',
   'mqtts:': 'mqtt',
   'ssh:': 'ssh',
@@ -34,7 +37,10 @@ export function registerCheck(program: Command): void {
     .description(
       'connect to a live peer with the policy; report what was negotiated and applied, and measured round trips',
     )
-    .argument('<url>', 'tcp://host:port, mqtt(s)://[user:password@]host[:port], ssh://user@host[:port]')
+    .argument(
+      '<url>',
+      'tcp://host:port, http(s)://host[:port][/path], mqtt(s)://[user:password@]host[:port], ssh://user@host[:port]',
+    )
     .option('--policy <policy>', 'a preset, idle/interval/probes such as 5s/1s/3, or JSON')
     .option('--config <file>', 'a keepalive.config.{json,yaml,yml} (default: found as a service finds it)')
     .option('--timeout <duration>', 'how long to wait for the peer', '5s')
@@ -77,6 +83,8 @@ async function runCheck(text: string, flags: CheckFlags): Promise<CheckResult> {
       if (url.port === '') throw new CliUsageError(`check: ${shown} names no port (tcp://host:port)`)
       return checkTcp(shown, { host, port: Number(url.port) }, options)
     }
+    case 'http':
+      return checkHttp(shown, url, options)
     case 'mqtt':
       return checkMqtt(shown, url, options)
     case 'ssh':
