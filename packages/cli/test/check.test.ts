@@ -94,7 +94,7 @@ describe('keepalive check tcp://', () => {
 
 describe('keepalive check http://', () => {
   it("against a node:http server: the Keep-Alive hint lowers the pool's idle budget, the socket is reused, TCP keepalive read back", async () => {
-    const server = await startHttpServer({ keepAliveTimeout: 4000 })
+    const server = await startHttpServer(undefined, { keepAliveTimeout: 4000 })
     const run = await runCli([
       'check',
       `${server.url}/health`,
