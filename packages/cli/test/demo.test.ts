@@ -34,6 +34,19 @@ const demoJsonSchema = z.strictObject({
   bytesKind: z.enum(['wire', 'payload']),
   rows: z.array(row).min(1),
   skipped: z.array(z.strictObject({ id: z.string(), protocol: z.string(), why: z.string().min(1) })),
+  compare: z.array(
+    z.strictObject({
+      id: z.string(),
+      anchorOf: z.string(),
+      protocol: z.enum(['tcp', 'http', 'mqtt', 'ssh']),
+      detector: z.string().min(1),
+      expected: z.string().min(1),
+      measured: z.number().nullable(),
+      waited: z.number().positive(),
+      bytes: z.number().int().nonnegative().nullable(),
+      detail: z.string(),
+    }),
+  ),
   timeline: z.strictObject({
     fault: z.number().nonnegative().nullable(),
     rows: z.array(
@@ -120,6 +133,21 @@ describe('keepalive demo', () => {
       }
     },
   )
+
+  it('--compare: the libraries left to their own keepalive, against the same frozen peers', async () => {
+    const run = await runCli([...ARGS, '--freeze', '--compare'], { timeoutMs: 90_000 })
+    expect(run.code, run.stderr).toBe(0)
+    const report = demoJsonSchema.parse(JSON.parse(run.stdout))
+    expectPromisesKept(report)
+    expect(report.compare.map((r) => r.id)).toEqual(['mqtt-mqttjs', 'ssh-ssh2'])
+    const [mqttjs, ssh2] = report.compare
+    // mqtt.js with the same Keep Alive (2 s) notices on its own tick clock: within 3 × the policy's 3 s.
+    expect(mqttjs!.measured).not.toBeNull()
+    expect(mqttjs!.measured!).toBeLessThanOrEqual(mqttjs!.waited)
+    // ssh2's keepalive is off by default: it never notices.
+    expect(ssh2!.measured).toBeNull()
+    expect(ssh2!.detail).toMatch(/still waiting after 9s/)
+  })
 
   it('prints live progress and the table for people, and the timeline with --svg; bad options exit 2', async () => {
     const dir = await makeTempDir('cli-demo')

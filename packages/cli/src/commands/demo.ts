@@ -18,6 +18,7 @@ interface DemoFlags {
   freeze?: boolean
   warmup?: string
   svg?: string
+  compare?: boolean
   json?: boolean
 }
 
@@ -30,6 +31,10 @@ export function registerDemo(program: Command): void {
     .option('--policy <policy>', 'a preset, idle/interval/probes such as 5s/1s/3, or JSON', 'fast')
     .option('--freeze', 'freeze the peers (SIGSTOP) instead of blackholing them, even as root')
     .option('--warmup <duration>', "silence before the peers vanish (default: the policy's idle + 1s)")
+    .option(
+      '--compare',
+      'also run each library left to its own keepalive against the same fault, side by side',
+    )
     .option('--svg <file>', 'also write a timeline picture of probes, answers and deaths per protocol')
     .option('--json', 'print the result as JSON (no live progress)')
     .addHelpText(
@@ -48,6 +53,7 @@ export function registerDemo(program: Command): void {
         policy,
         freeze: flags.freeze === true,
         progress: !flags.json,
+        compare: flags.compare === true,
         ...(warmup === undefined ? {} : { warmup }),
       })
       if (flags.svg !== undefined) await writeFile(flags.svg, renderSvg(result))
@@ -90,6 +96,24 @@ function printHuman(result: DemoResult): void {
   for (const s of result.skipped) {
     const scenario = SCENARIOS.find((x) => x.id === s.id)
     line(colour.yellow(`not shown: ${scenario?.kernel ? `${s.protocol} (kernel)` : s.protocol}: ${s.why}`))
+  }
+  if (result.compare.length > 0) {
+    line()
+    line(colour.bold('the same fault, each library left to its own keepalive (--compare)'))
+    line(
+      table(
+        ['protocol', 'left to', 'measured', bytesHead.replace('keepalive ', ''), 'what its defaults do'],
+        result.compare.map((r) => [
+          r.protocol,
+          r.detector,
+          r.measured === null
+            ? colour.yellow(`not within ${formatDuration(r.waited)}`)
+            : formatDuration(r.measured),
+          r.bytes ?? '—',
+          r.expected,
+        ]),
+      ),
+    )
   }
   line()
   line(

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import type { Policy } from '@keepalive/core'
 import type { FromClients, ToClients } from './messages.js'
 import { type FaultMode, now, type RunningClient, type Scenario } from './scenario.js'
-import { SCENARIOS } from './scenarios/index.js'
+import { ANCHORS, SCENARIOS } from './scenarios/index.js'
 
 interface Tracked {
   readonly scenario: Scenario
@@ -29,7 +29,7 @@ export class ClientsRunner {
     policy: Policy,
     mode: FaultMode,
   ): Promise<void> {
-    const scenarios = SCENARIOS.filter((s) => ports[s.id] !== undefined)
+    const scenarios = [...SCENARIOS, ...ANCHORS].filter((s) => ports[s.id] !== undefined)
     await Promise.all(
       scenarios.map((scenario) => this.startOne(scenario, host, ports[scenario.id]!, policy, mode)),
     )

@@ -19,7 +19,8 @@ import type { FromClients, PeersListening, ToClients } from './messages.js'
 import { createDemoNetns, type DemoNetns, findBinary, netnsUnavailable, type WireCount } from './netns.js'
 import { Progress } from './progress.js'
 import { type FaultMode, now, type Scenario } from './scenario.js'
-import { SCENARIOS } from './scenarios/index.js'
+import type { Anchor } from './scenarios/anchors.js'
+import { ANCHORS, SCENARIOS } from './scenarios/index.js'
 
 export interface DemoOptions {
   readonly policy: Policy
@@ -29,6 +30,25 @@ export interface DemoOptions {
   readonly warmup?: number
   /** Live progress lines (off for --json). */
   readonly progress: boolean
+  /** Also run each library left to its own keepalive, against the same fault. */
+  readonly compare: boolean
+}
+
+/** A library left to its own keepalive (--compare): no promise of ours to keep, only what happened. */
+export interface CompareRow {
+  readonly id: string
+  /** The adapter row it stands beside. */
+  readonly anchorOf: string
+  readonly protocol: string
+  readonly detector: string
+  /** What the library's defaults promise, in words. */
+  readonly expected: string
+  /** From the last sign of life to the death, ms; null when not detected within `waited`. */
+  readonly measured: number | null
+  /** How long after the peers vanished the demo waited, ms. */
+  readonly waited: number
+  readonly bytes: number | null
+  readonly detail: string
 }
 
 export interface DemoRow {
@@ -73,6 +93,8 @@ export interface DemoResult {
   readonly rows: readonly DemoRow[]
   readonly skipped: readonly { readonly id: string; readonly protocol: string; readonly why: string }[]
   readonly timeline: Timeline
+  /** --compare's rows; empty without it. */
+  readonly compare: readonly CompareRow[]
   readonly ok: boolean
 }
 
@@ -167,7 +189,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     mode === 'netns'
       ? 'peers blackholed in a network namespace (nftables DROP): nothing answers, not even their kernel; TCP keepalive is shown too, and bytes are counted on the wire'
       : `peers frozen with SIGSTOP (namespaces not used: ${unavailable}). Their kernel still acknowledges TCP, so only application-level probes can see the death; TCP's kernel keepalive and HTTP (which relies on it) cannot be shown, and bytes are socket payload without headers. Run as root with iproute2 and nftables to blackhole the peers for real.`
-  const scenarios = SCENARIOS.filter((s) => s.modes.includes(mode))
+  const main = SCENARIOS.filter((s) => s.modes.includes(mode))
+  const anchors: readonly Anchor[] = options.compare ? ANCHORS.filter((s) => s.modes.includes(mode)) : []
+  const scenarios: readonly Scenario[] = [...main, ...anchors]
   const skipped = SCENARIOS.filter((s) => !s.modes.includes(mode)).map((s) => ({
     id: s.id,
     protocol: s.protocol,
@@ -274,13 +298,36 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     clients.send({ type: 'fault', at: faultAt } satisfies ToClients)
     progress?.fault(faultAt, mode === 'netns' ? 'peers blackholed' : 'peers frozen (SIGSTOP)')
 
-    const longest = Math.max(...scenarios.map((s) => s.configured(policy) + toleranceOf(s, policy).ms))
-    await Promise.race([allDone, sleep(longest + 2000)])
+    const longest = Math.max(...main.map((s) => s.configured(policy) + toleranceOf(s, policy).ms))
+    // The libraries' own keepalive may take far longer (Node's default is 2 h 11 min): --compare waits 3 × the policy.
+    const waited = Math.max(longest + 2000, anchors.length > 0 ? 3 * detectionTime(policy) : 0)
+    await Promise.race([allDone, sleep(waited)])
     progress?.stop()
     // Read once at the end: after a death nothing but FIN and RST (not counted) goes to that peer any more.
     const wire = (await netns?.readCounters()) ?? {}
 
-    const rows = scenarios.map((s): DemoRow => {
+    const compare = anchors.map((s): CompareRow => {
+      const death = deaths.get(s.id)
+      const counted = wire[s.id]
+      return {
+        id: s.id,
+        anchorOf: s.anchorOf,
+        protocol: s.protocol,
+        detector: s.detector,
+        expected: s.expected(),
+        measured: death === undefined ? null : Math.round(death.at - death.lastSignOfLife),
+        waited: Math.round(waited),
+        bytes:
+          mode === 'netns'
+            ? counted === undefined
+              ? null
+              : counted.bytes - (baseline[s.id]?.bytes ?? 0)
+            : (death?.payloadBytes ?? null),
+        detail:
+          failures.get(s.id) ?? death?.reason ?? `still waiting after ${formatDuration(Math.round(waited))}`,
+      }
+    })
+    const rows = main.map((s): DemoRow => {
       const configured = s.configured(policy)
       const tolerance = toleranceOf(s, policy)
       const death = deaths.get(s.id)
@@ -326,6 +373,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       bytesKind: mode === 'netns' ? 'wire' : 'payload',
       rows,
       skipped,
+      compare,
       timeline: {
         fault: faultAt === undefined ? null : Math.round(faultAt - origin),
         rows: scenarios.map((s) => ({ id: s.id, events: events.get(s.id) ?? [] })),
@@ -341,5 +389,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 }
 
 export function label(s: Scenario): string {
+  if ('anchorOf' in s) return `${s.protocol} (own)`
   return s.kernel ? `${s.protocol} (kernel)` : s.protocol
 }

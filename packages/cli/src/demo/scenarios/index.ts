@@ -6,3 +6,6 @@ import { sshScenario } from './ssh.js'
 import { tcpKernel, tcpMonitor } from './tcp.js'
 
 export const SCENARIOS: readonly Scenario[] = [tcpKernel, tcpMonitor, httpScenario, mqttScenario, sshScenario]
+
+/** Every scenario a child process may be asked to start, adapters and --compare's anchors alike. */
+export { ANCHORS } from './anchors.js'
