@@ -99,8 +99,10 @@ describe('keepalive demo', () => {
     expect(report.rows.map((r) => r.id)).toEqual(['tcp', 'mqtt', 'ssh'])
     expectPromisesKept(report)
     const tcp = report.rows.find((r) => r.id === 'tcp')!
-    // The monitor's probes after the peers froze: all `probes` of them, 5 bytes each way for an answered one.
-    expect(tcp.probesSent).toBe(2)
+    // The monitor's probes after the peers froze: the policy's 2, or 1 when the first unanswered one left just
+    // before the freeze (the freeze is not aligned with the probe grid).
+    expect(tcp.probesSent).toBeGreaterThanOrEqual(1)
+    expect(tcp.probesSent).toBeLessThanOrEqual(2)
     expect(tcp.bytes).toBeGreaterThan(0)
   })
 
@@ -118,7 +120,7 @@ describe('keepalive demo', () => {
       const kernel = report.rows.find((r) => r.id === 'tcp-kernel')!
       // 2s/500ms/2 on TCP: TCP_KEEPINTVL cannot go below 1 s, so one probe after 2 s idle (core's tcpSettings).
       expect(kernel.configured).toBe(3000)
-      expect(kernel.probesSent).toBe(1)
+      expect(kernel.probesSent).toBeLessThanOrEqual(1) // 0 when the one probe left just before the blackhole
       // A keepalive probe and its ACK carry no payload: 52-byte IP packets (20 IP + 32 TCP with timestamps).
       expect(kernel.bytes! % 52).toBe(0)
       expect(demoNamespaces()).toEqual([])
