@@ -32,6 +32,12 @@ function option(name, fallback) {
 }
 
 const N = option('n', 1_000_000)
+/**
+ * `--before=<dir>`: another build of @keepalive/core (e.g. the previous commit's, built in a scratch
+ * copy) whose `touch()` and memory are measured beside this one, in the same rounds.
+ */
+const BEFORE = process.argv.find((arg) => arg.startsWith('--before='))?.slice('--before='.length)
+const before = BEFORE === undefined ? undefined : await import(new URL(`file://${BEFORE}/index.js`).href)
 const ROUNDS = option('rounds', 21)
 const EXPIRING = option('expiring', 100_000)
 const LONG = 3_600_000 // anchors' timeouts: never fire during the bench
@@ -107,6 +113,9 @@ function storeAll(items) {
 function touchAll(items) {
   for (let i = 0; i < items.length; i++) items[i].touch()
 }
+function touchAllBefore(items) {
+  for (let i = 0; i < items.length; i++) items[i].touch()
+}
 
 class Stamp {
   constructor() {
@@ -138,8 +147,21 @@ const kinds = [
     dispose: (m) => m.stop(),
   },
 ]
+if (before !== undefined) {
+  kinds.push({
+    name: `monitor + touch(), before (${BEFORE})`,
+    make: () => before.createMonitor({ policy: balanced, probe: noop }),
+    loop: touchAllBefore,
+    dispose: (m) => m.stop(),
+  })
+}
 for (const kind of kinds) populate(kind)
-const [timeout, retimerResult, baseline, monitor] = timeRounds(kinds)
+const [timeout, retimerResult, baseline, monitor, monitorBefore] = timeRounds(kinds)
+if (monitorBefore !== undefined) {
+  console.error(
+    `  ${monitorBefore.name}: ${monitorBefore.nsPerOp.toFixed(1)} ns/op (min ${monitorBefore.nsMin.toFixed(1)})`,
+  )
+}
 // A monitor somebody listens to carries its listeners in a side object; measured on its own for memory.
 const listened = {
   name: 'monitor with a dead listener',
@@ -337,7 +359,14 @@ const result = {
   cpuModel: os.cpus()[0]?.model,
   n: N,
   rounds: ROUNDS,
-  touch: { timeout, retimer: retimerResult, baseline, monitor, monitorWithListener: withListener },
+  touch: {
+    timeout,
+    retimer: retimerResult,
+    baseline,
+    monitor,
+    monitorWithListener: withListener,
+    monitorBefore,
+  },
   expiry: expiryResult,
   targets,
 }

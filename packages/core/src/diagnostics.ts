@@ -1,6 +1,6 @@
 /**
- * Every diagnostics_channel of the toolkit is created here, named `keepalive:<area>:<event>` (the undici habit),
- * so the full list is in one place. Publishers build a message only when `channel.hasSubscribers`.
+ * Core's diagnostics channels (monitor, config), named `keepalive:<area>:<event>` (the undici habit); each adapter
+ * creates its own in its `diagnostics.ts`. Publishers build a message only when `channel.hasSubscribers`.
  * The same module wires `util.debuglog`, so `NODE_DEBUG=keepalive` prints every event with no extra code.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
@@ -26,10 +26,6 @@ export const channels = {
   monitorStop: diagnosticsChannel.channel('keepalive:monitor:stop'),
   /** A config was loaded: `{ file, env }`. */
   configLoad: diagnosticsChannel.channel('keepalive:config:load'),
-  /** TCP keepalive was applied to a socket: `{ socket, report }`. */
-  tcpApplied: diagnosticsChannel.channel('keepalive:tcp:applied'),
-  /** Something could not be applied: `{ socket, warning }`. */
-  tcpWarning: diagnosticsChannel.channel('keepalive:tcp:warning'),
 } as const
 
 export type ChannelName = keyof typeof channels

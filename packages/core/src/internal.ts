@@ -2,7 +2,7 @@
 // packages' version (they move together) but makes no promise to anyone else; users call `@keepalive/core`.
 
 export type { ChannelName } from './diagnostics.js'
-// The diagnostics channels of core and every adapter (`keepalive:<area>:<event>`).
+// Core's diagnostics channels (`keepalive:monitor:*`, `keepalive:config:*`); each adapter has its own.
 export { channels } from './diagnostics.js'
 export type { KeepaliveErrorClass } from './errors.js'
 // Defining an adapter's own errors in one line each.
@@ -10,7 +10,6 @@ export { defineError } from './errors.js'
 // Computing something once per policy, whatever PolicyLike the user passed.
 export { memoizeByPolicy } from './policy-memo.js'
 export type {
-  TcpKeepaliveValsSpec,
   TcpOptionUnit,
   TcpPlatformOptions,
   TcpPlatformValues,
@@ -19,3 +18,6 @@ export type {
 } from './protocols/tcp.js'
 // Socket options per platform: numbers, units and limits for setsockopt and the read-back.
 export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tcp.js'
+// Error messages that name what was received (`got "bogus"`), and the closest allowed name to a typo.
+export { describeValue } from './schema/describe-value.js'
+export { didYouMean } from './schema/suggest.js'

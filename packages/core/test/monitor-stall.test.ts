@@ -1,5 +1,9 @@
-// A stalled process (the scheduler's timer fires far later than planned) re-probes instead of declaring
-// death. The stall is simulated by moving the monotonic clock without firing timers, then firing them.
+// A stalled process (the scheduler's timer fires far later than planned): a monitor past its deadline is
+// confirmed dead only after the poll phase has read what arrived meanwhile (the check phase,
+// setImmediate), not granted a whole extra interval; one that was never asked is probed once. The stall is
+// simulated by moving the monotonic clock without firing timers, then firing them; setImmediate is faked
+// too, so `vi.advanceTimersToNextTimer()` can stop between the late run and its check phase, where a
+// test plays the poll phase (data read from a socket = a touch).
 import diagnosticsChannel from 'node:diagnostics_channel'
 import {
   createMonitor,
@@ -19,7 +23,17 @@ const stalls: Array<{ monitor: Monitor; lateByMs: number }> = []
 const onStall = (message: unknown) => stalls.push(message as { monitor: Monitor; lateByMs: number })
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] })
+  vi.useFakeTimers({
+    toFake: [
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'setImmediate',
+      'clearImmediate',
+      'performance',
+    ],
+  })
   const fakeNow = performance.now.bind(performance)
   skew = 0
   vi.spyOn(performance, 'now').mockImplementation(() => fakeNow() + skew)
@@ -42,11 +56,14 @@ function monitor(policy: Policy, probe: (c: { attempt: number }) => unknown): Mo
   return m
 }
 
-/** The process is frozen for `ms`: the clock moves on, no timer fires. Then the event loop resumes. */
+/**
+ * The process is frozen for `ms`: the clock moves on, no timer fires. Then the event loop resumes: the late
+ * run, then its check phase (fake timers run an immediate created inside a timer 1 ms later: the + 1).
+ */
 function stall(ms: number): number {
   skew += ms
   const resumedAt = performance.now()
-  vi.advanceTimersByTime(TICK)
+  vi.advanceTimersByTime(TICK + 1)
   return resumedAt
 }
 
@@ -79,26 +96,24 @@ describe('a stall longer than the detection time', () => {
     expect(m.state).toBe('idle')
   })
 
-  it('does not kill a peer that was mid-probe: the re-probe is answered by a promise', async () => {
+  it('mid-probe, a stall spanning the deadline: no re-probe; dead when the process resumes, with the 1 probe sent', () => {
+    // Rule changed by issue #10: after a real stall the verdict is confirmed once the poll phase has read what
+    // arrived, instead of one more probe and a whole extra interval. This peer never answered probe 1.
     const attempts: number[] = []
-    let answer = false
-    const m = monitor(policy, ({ attempt }) => {
-      attempts.push(attempt)
-      return answer ? new Promise((resolve) => setTimeout(resolve, policy.interval / 2)) : undefined
+    const m = monitor(policy, ({ attempt }) => attempts.push(attempt))
+    let dead: { probesSent: number } | undefined
+    let deadAt = Number.NaN
+    m.on('dead', (event) => {
+      dead = event
+      deadAt = performance.now()
     })
-    const dead = vi.fn()
-    m.on('dead', dead)
-    await vi.advanceTimersByTimeAsync(policy.idle + policy.interval / 2) // one unanswered probe out
+    vi.advanceTimersByTime(policy.idle + policy.interval / 2) // one unanswered probe out
     expect(m.state).toBe('probing')
-    answer = true
-    skew += 3 * d
-    await vi.advanceTimersByTimeAsync(TICK) // resumes: re-probe (attempt 2)
-    expect(attempts).toEqual([1, 2])
+    const resumedAt = stall(3 * d)
+    expect(attempts).toEqual([1])
     expect(stalls).toHaveLength(1)
-    await vi.advanceTimersByTimeAsync(policy.interval)
-    expect(m.state).toBe('idle')
-    await vi.advanceTimersByTimeAsync(5 * d)
-    expect(dead).not.toHaveBeenCalled()
+    expect(dead?.probesSent).toBe(1)
+    expect(deadAt - resumedAt).toBeLessThanOrEqual(TICK + 1) // the late run + its check phase, not + interval
   })
 
   it('kills a silent peer one interval (+ 1 tick) after the process resumes, not before', () => {
@@ -122,20 +137,23 @@ describe('a stall longer than the detection time', () => {
     expect(probesSent).toBe(1)
   })
 
-  it('a stall through the last interval of a probing peer: one more probe, then dead if silent', () => {
+  it('a stall through the last interval of a probing peer: no extra probe, dead at detectionTime + stall, not + interval', () => {
+    // Rule changed by issue #10 (was: a fourth probe, then dead one interval after the resume).
     const attempts: number[] = []
     const m = monitor(policy, ({ attempt }) => attempts.push(attempt))
     let deadAt = Number.NaN
-    m.on('dead', () => {
+    let probesSent = 0
+    m.on('dead', (event) => {
       deadAt = performance.now()
+      probesSent = event.probesSent
     })
     vi.advanceTimersByTime(policy.idle + 2 * policy.interval + TICK) // three probes out, deadline 1 s away
     expect(attempts).toEqual([1, 2, 3])
     const resumedAt = stall(5_000)
-    expect(attempts).toEqual([1, 2, 3, 4])
-    vi.advanceTimersByTime(policy.interval + 2 * TICK)
-    expect(deadAt - resumedAt).toBeGreaterThanOrEqual(policy.interval)
-    expect(deadAt - resumedAt).toBeLessThanOrEqual(policy.interval + 2 * TICK)
+    expect(attempts).toEqual([1, 2, 3])
+    expect(probesSent).toBe(3)
+    expect(deadAt - resumedAt).toBeGreaterThanOrEqual(0)
+    expect(deadAt - resumedAt).toBeLessThanOrEqual(TICK + 1) // the late run + its check phase
   })
 
   it('handles many monitors in one stall: live ones survive, silent ones die after the grace interval', () => {
@@ -334,5 +352,95 @@ describe('sustained lag beyond timer noise (every run a little late)', () => {
     expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
     // Two ticks (the touch lands in an overdue run's tick), plus that run's 20 ms lag.
     expect(deadAt - touchedAt).toBeLessThanOrEqual(d + 2 * TICK + 20)
+  })
+})
+
+describe('issue #10: the discriminating stall case (a stall spanning the deadline of probing peers)', () => {
+  it('the peer whose answer arrived during the stall lives; the silent one dies at resume, not + interval', () => {
+    const policy = definePolicy({ idle: 1_000, interval: 500, probes: 2 })
+    const d = detectionTime(policy)
+    const live = monitor(policy, () => {})
+    const silent = monitor(policy, () => {})
+    let liveDead = false
+    let silentDeadAt = Number.NaN
+    let silentProbes = 0
+    live.on('dead', () => {
+      liveDead = true
+    })
+    silent.on('dead', (event) => {
+      silentDeadAt = performance.now()
+      silentProbes = event.probesSent
+    })
+    const start = performance.now()
+    vi.advanceTimersByTime(policy.idle + policy.interval + TICK) // both sent their 2 probes
+    expect(live.probesSent).toBe(2)
+    skew += 1_500 // the process stalls across both deadlines (start + 2000)
+    const resumedAt = performance.now()
+    vi.advanceTimersToNextTimer() // timers phase: the late run reaches both deadlines
+    expect(live.state).toBe('probing')
+    expect(silent.state).toBe('probing')
+    live.touch() // poll phase: the live peer's reply, which arrived during the stall, is read
+    vi.advanceTimersToNextTimer() // check phase: the verdicts
+    expect(liveDead).toBe(false)
+    expect(live.state).toBe('idle')
+    expect(silentDeadAt - start).toBeGreaterThanOrEqual(d)
+    expect(silentDeadAt - resumedAt).toBeLessThanOrEqual(TICK + 1) // not + interval (500 ms)
+    expect(silentProbes).toBe(2)
+    expect(stalls.map((s) => s.monitor)).toEqual([live, silent])
+  })
+})
+
+describe('issue #10: a reply read while the loop is busy is stamped when it is read', () => {
+  it('an answer read 40 ms into an overdue run is bounded by its read time, not by the run 40 ms later', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = Number.NaN
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(policy.idle + TICK)
+    expect(m.state).toBe('probing')
+    skew += 40 // the loop is busy (reading thousands of replies): the next run is overdue
+    m.touch() // this peer's reply
+    const touchedAt = performance.now()
+    expect(m.lastSeen - touchedAt).toBeGreaterThanOrEqual(0)
+    expect(m.lastSeen - touchedAt).toBeLessThanOrEqual(0.001)
+    skew += 40 // still busy
+    vi.advanceTimersByTime(TICK) // the late run
+    while (Number.isNaN(deadAt) && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(1)
+    expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - touchedAt).toBeLessThanOrEqual(d + TICK) // was d + 40 + a tick
+  })
+})
+
+describe("issue #10: the scheduler's own burst is not a stall", () => {
+  it('deaths that take 300 ms to handle make the next run late: its monitors die without an extra interval, no stall published', () => {
+    const policy = presets.fast // interval 1 s: stall threshold 250 ms
+    const d = detectionTime(policy)
+    const burst: Monitor[] = []
+    for (let i = 0; i < 300; i++) {
+      const m = monitor(policy, () => {})
+      m.on('dead', () => {
+        skew += 1 // each dead listener works 1 ms (destroys a socket, logs, reconnects)
+      })
+      burst.push(m)
+    }
+    vi.advanceTimersByTime(2 * TICK)
+    const laterAt = performance.now()
+    const later: number[] = []
+    const attempts: number[] = []
+    for (let i = 0; i < 50; i++) {
+      const m = monitor(policy, ({ attempt }) => attempts.push(attempt))
+      m.on('dead', () => later.push(performance.now() - laterAt))
+    }
+    while (later.length < 50 && performance.now() < laterAt + 2 * d) vi.advanceTimersByTime(1)
+    expect(burst.every((m) => m.state === 'dead')).toBe(true)
+    expect(later).toHaveLength(50)
+    expect(Math.min(...later)).toBeGreaterThanOrEqual(d)
+    // The burst (300 ms) + a tick + the check phase; an extra interval would be + 1,000 ms.
+    expect(Math.max(...later)).toBeLessThanOrEqual(d + 300 + 2 * TICK)
+    expect(attempts.filter((a) => a > policy.probes)).toHaveLength(0)
+    expect(stalls).toHaveLength(0)
   })
 })

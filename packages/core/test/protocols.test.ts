@@ -1,7 +1,13 @@
 // TCP arithmetic and the platform table: exact numbers for each preset and for the edges.
 import { describe, expect, test } from 'vitest'
 import { presets } from '../src/policy.js'
-import { tcpPlatformOptions, tcpPlatformValues, tcpSettings } from '../src/protocols/tcp.js'
+import {
+  type TcpPlatformValues,
+  type TcpSockoptValue,
+  tcpPlatformOptions,
+  tcpPlatformValues,
+  tcpSettings,
+} from '../src/protocols/tcp.js'
 import type { Policy } from '../src/types.js'
 
 function policy(idle: number, interval: number, probes: number): Policy {
@@ -120,24 +126,28 @@ describe('tcpSettings: counts and caps', () => {
 
 describe('tcpPlatformValues', () => {
   const balanced = tcpSettings(presets.balanced)
+  /** The calls to make, in the order a caller makes them (SO_KEEPALIVE first, the user timeout where there is one). */
+  const sockopts = (v: TcpPlatformValues | null): TcpSockoptValue[] =>
+    v === null ? [] : [v.keepalive, v.idle, v.interval, v.count, ...(v.userTimeout ? [v.userTimeout] : [])]
 
   test('linux: level/option numbers and TCP_USER_TIMEOUT in ms', () => {
     const v = tcpPlatformValues(balanced, 'linux')
-    expect(v?.sockopts).toEqual([
-      { name: 'SO_KEEPALIVE', level: 1, option: 9, value: 1, unit: 'flag' },
-      { name: 'TCP_KEEPIDLE', level: 6, option: 4, value: 30, unit: 'seconds' },
-      { name: 'TCP_KEEPINTVL', level: 6, option: 5, value: 10, unit: 'seconds' },
-      { name: 'TCP_KEEPCNT', level: 6, option: 6, value: 3, unit: 'count' },
-      { name: 'TCP_USER_TIMEOUT', level: 6, option: 18, value: 60_000, unit: 'milliseconds' },
-    ])
-    expect(v?.fallback).toBeNull()
+    expect(v).toEqual({
+      platform: 'linux',
+      keepalive: { name: 'SO_KEEPALIVE', level: 1, option: 9, value: 1, unit: 'flag' },
+      idle: { name: 'TCP_KEEPIDLE', level: 6, option: 4, value: 30, unit: 'seconds' },
+      interval: { name: 'TCP_KEEPINTVL', level: 6, option: 5, value: 10, unit: 'seconds' },
+      count: { name: 'TCP_KEEPCNT', level: 6, option: 6, value: 3, unit: 'count' },
+      userTimeout: { name: 'TCP_USER_TIMEOUT', level: 6, option: 18, value: 60_000, unit: 'milliseconds' },
+      warnings: [],
+    })
     expect(v?.warnings).toEqual([])
     expect(tcpPlatformOptions.android).toBe(tcpPlatformOptions.linux)
   })
 
   test('darwin: TCP_KEEPALIVE for idle and TCP_RXT_CONNDROPTIME in SECONDS', () => {
     const v = tcpPlatformValues(balanced, 'darwin')
-    expect(v?.sockopts.map((s) => [s.name, s.level, s.option, s.value])).toEqual([
+    expect(sockopts(v).map((s) => [s.name, s.level, s.option, s.value])).toEqual([
       ['SO_KEEPALIVE', 0xffff, 0x8, 1],
       ['TCP_KEEPALIVE', 6, 0x10, 30],
       ['TCP_KEEPINTVL', 6, 0x101, 10],
@@ -146,29 +156,21 @@ describe('tcpPlatformValues', () => {
     ])
   })
 
-  test('win32: per-option seconds, TCP_MAXRT in seconds, SIO_KEEPALIVE_VALS fallback with its fixed count', () => {
+  test('win32: per-option seconds, TCP_MAXRT in seconds', () => {
     const v = tcpPlatformValues(balanced, 'win32')
-    expect(v?.sockopts.map((s) => [s.name, s.option, s.value])).toEqual([
+    expect(sockopts(v).map((s) => [s.name, s.option, s.value])).toEqual([
       ['SO_KEEPALIVE', 0x8, 1],
       ['TCP_KEEPIDLE', 3, 30],
       ['TCP_KEEPINTVL', 17, 10],
       ['TCP_KEEPCNT', 16, 3],
       ['TCP_MAXRT', 5, 60],
     ])
-    // 10 fixed probes in the 30 s the settings probe for: 3 s apart, still 60 s in all.
-    expect(v?.fallback).toEqual({
-      name: 'SIO_KEEPALIVE_VALS',
-      ioctl: 0x98000004,
-      onoff: 1,
-      keepalivetime: 30_000,
-      keepaliveinterval: 3_000,
-      detectionTime: 60_000,
-    })
   })
 
   test('freebsd: no user timeout, and a warning saying so', () => {
     const v = tcpPlatformValues(balanced, 'freebsd')
-    expect(v?.sockopts.map((s) => s.option)).toEqual([0x8, 256, 512, 1024])
+    expect(sockopts(v).map((s) => s.option)).toEqual([0x8, 256, 512, 1024])
+    expect(v?.userTimeout).toBeNull()
     expect(v?.warnings[0]).toMatch(/no TCP_USER_TIMEOUT/)
   })
 

@@ -170,3 +170,20 @@ describe('configureScheduler', () => {
     expect(configureScheduler({}).tickMs).toBe(10)
   })
 })
+
+describe('a tick where probes and deaths fall together (issue #10: thousands in step)', () => {
+  it('declares every death before the first probe of that tick is sent', () => {
+    fakeTimers()
+    const policy = { idle: 200, interval: 100, probes: 2 } // dies at 400
+    const order: string[] = []
+    const dying = createMonitor({ policy, probe: () => {} })
+    created.push(dying)
+    dying.on('dead', () => order.push('dead'))
+    vi.advanceTimersByTime(200) // dying: probe 1 out, its deadline (400) linked later than...
+    const probing = createMonitor({ policy, probe: () => order.push('probe') }) // ...this one's probe (at 400)
+    created.push(probing)
+    probing.on('probe', () => order.push('probe event'))
+    vi.advanceTimersByTime(200 + 10)
+    expect(order).toEqual(['dead', 'probe event', 'probe'])
+  })
+})

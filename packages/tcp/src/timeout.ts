@@ -15,13 +15,18 @@ const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOS
  * timeout (no probe answered) and a TCP_USER_TIMEOUT (sent data unacknowledged too long) surface.
  * False for ECONNRESET, EPIPE, ECONNREFUSED, any failure to connect (`connect ETIMEDOUT`, `connect EHOSTUNREACH`),
  * and anything else. Follows `cause` chains, so `fetch failed` wrapping a socket's ETIMEDOUT is recognised too.
+ * Never throws, whatever it is given.
  */
 export function isKeepaliveTimeout(error: unknown): boolean {
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
-    const { code, syscall, cause } = current as { code?: unknown; syscall?: unknown; cause?: unknown }
-    if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return syscall !== 'connect'
-    current = cause
+  try {
+    let current: unknown = error
+    for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
+      const { code, syscall, cause } = current as { code?: unknown; syscall?: unknown; cause?: unknown }
+      if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return syscall !== 'connect'
+      current = cause
+    }
+  } catch {
+    // A getter or Proxy trap that throws: not an error the kernel produced. A predicate answers, never throws.
   }
   return false
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import tls from 'node:tls'
-import { InvalidPolicyError, isKeepaliveError, type KeepaliveError } from '@keepalive/core'
+import { definePolicy, InvalidPolicyError, isKeepaliveError, type KeepaliveError } from '@keepalive/core'
 import { applyTcpKeepalive, readTcpKeepalive, TcpNotTcpError, TcpSocketClosedError } from '@keepalive/tcp'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { applySettings } from '../src/apply.js'
@@ -130,5 +130,67 @@ describe('invalid policies', () => {
     expect(error).toBeInstanceOf(InvalidPolicyError)
     expect(error.code).toBe('KA_ERR_INVALID_POLICY')
     expect(error.message).toMatch(message)
+  })
+
+  // Issue #8's case. Since core's definePolicy became Proxy-safe it reads this Proxy's fields and accepts it (the
+  // isExtensible trap is never reached), as createMonitor does: applyTcpKeepalive must agree with them, never a raw Error.
+  it('the policy Proxy of #8 (isExtensible trap throws): the same verdict as definePolicy, no raw Error', () => {
+    const policy = new Proxy(
+      { idle: 1000 },
+      {
+        isExtensible() {
+          throw new Error('trap')
+        },
+      },
+    )
+    expect(definePolicy(policy).idle).toBe(1000)
+    const socket = own(new net.Socket())
+    const report = applyTcpKeepalive(socket, policy as never)
+    expect(report).toMatchObject({ pending: true, idle: 1000 })
+  })
+
+  it.each([
+    [
+      'get',
+      {
+        get: () => {
+          throw new Error('trap')
+        },
+      },
+    ],
+    [
+      'ownKeys',
+      {
+        ownKeys: () => {
+          throw new Error('trap')
+        },
+      },
+    ],
+    [
+      'getOwnPropertyDescriptor',
+      {
+        getOwnPropertyDescriptor: () => {
+          throw new Error('trap')
+        },
+      },
+    ],
+  ])(
+    'a policy Proxy whose %s trap throws: KA_ERR_INVALID_POLICY, as definePolicy gives',
+    (_trap, handler) => {
+      const policy = new Proxy({ idle: 1000 }, handler as ProxyHandler<object>)
+      expect(() => definePolicy(policy as never)).toThrow(InvalidPolicyError)
+      const error = caught(() => applyTcpKeepalive(new net.Socket(), policy as never))
+      expect(error).toBeInstanceOf(InvalidPolicyError)
+      expect(error.code).toBe('KA_ERR_INVALID_POLICY')
+    },
+  )
+
+  it("one policy is computed once: every socket's report shares its settings (core's memoizeByPolicy)", async () => {
+    const policy = definePolicy({ idle: '7s', interval: '2s', probes: 3 })
+    const { client, server } = await pair()
+    const first = applyTcpKeepalive(client, policy)
+    const second = applyTcpKeepalive(server, policy)
+    expect(second.requested).toBe(first.requested)
+    expect(first).toMatchObject({ idle: 7000, interval: 2000, probes: 3 })
   })
 })

@@ -7,8 +7,8 @@ import net from 'node:net'
 import { TcpUnsupportedError } from '@keepalive/tcp'
 import { describe, expect, it } from 'vitest'
 import { applySettings } from '../src/apply.js'
-import { nativeKeepaliveLikely } from '../src/native-keepalive.js'
-import { readTcpKeepalive } from '../src/read.js'
+import { readTcpKeepalive } from '../src/kernel.js'
+import { nativeKeepaliveLikely } from '../src/mechanisms.js'
 import { expectedMechanism, pair, settings } from './helpers.js'
 
 describe('mechanism selection', () => {

@@ -7,23 +7,30 @@
  * `detectionTime = idle + interval × probes` after the last sign of life, with no probe answered, it emits
  * `dead` once and stops itself.
  *
- * Cost. A million monitors is a normal broker, so a monitor is one small object (8 fields, 88 bytes on
- * 64-bit Node) that sits in the shared timing wheel (./scheduler.ts) through its own `next`/`prev` fields.
- * Every time-valued field is a small integer (ticks or wrapped ms, see ./clock.ts), listeners and the name
- * live in a lazily allocated side object, and `touch()` is one store of the scheduler's cached `stamp`
- * plus one predictable branch. Work happens only when the wheel reaches a monitor's `due` tick: at most
- * once per idle period for a healthy peer, however often it is touched.
+ * Invariants: never early (every deadline counts from an upper bound of the last touch, see
+ * ./scheduler.ts); a death reached by a late run is confirmed after the poll phase, so a reply that arrived
+ * while the process was stalled is read first; a stall never makes a probe come earlier than `idle` after
+ * the last touch; `probesSent` is what was really sent.
  *
- * Precision. `stamp` is the tick of the scheduler's next run, so a stored touch is never earlier than the
- * real one; when that run fires late, the scheduler knows by how much (`touchBoundMs`), and death is
- * declared only once the fresh clock has passed that bound + detectionTime: never early, and no later than
- * one tick after (when detectionTime is a whole number of ticks; otherwise it is rounded up to one).
- * A late timer is compared against the clock, not trusted: see `expire` for stalls.
+ * Cost. A million monitors is a normal broker, so a monitor is one small object (8 fields, 88 bytes on
+ * 64-bit Node) that sits in the shared timing wheel through its own `next`/`prev` fields. Every
+ * time-valued field is a small integer (wrapped ticks), listeners and the name live in a lazily allocated
+ * side object (./events.ts), and `touch()` is one store of the scheduler's `stamp` plus one predictable
+ * branch. Work happens only when the wheel reaches a monitor's `due` tick.
  */
 import { channels } from '../diagnostics.js'
-import { InvalidArgumentError, type KeepaliveError, ProbeFailedError, ProbeTimeoutError } from '../errors.js'
+import {
+  InvalidArgumentError,
+  InvalidPolicyError,
+  KeepaliveError,
+  ProbeFailedError,
+  ProbeTimeoutError,
+} from '../errors.js'
+import { detectionTimeOf } from '../policy.js'
+import { memoizeByPolicy } from '../policy-memo.js'
+import { describeValue } from '../schema/describe-value.js'
+import { didYouMean } from '../schema/suggest.js'
 import type { Policy, PolicyLike } from '../types.js'
-import { monotonicNow, tickDiff, wrapTick } from './clock.js'
 import {
   type AnyListener,
   addListener,
@@ -35,8 +42,17 @@ import {
 } from './events.js'
 import {
   acquire,
+  confirmAfterPoll,
+  currentTickMs,
   deferMs,
+  exactStamp,
+  extendHorizon,
+  lateNoiseMs,
   link,
+  MAX_TRACKED_TICKS,
+  monotonicNow,
+  onSweepEnd,
+  refreshStamp,
   release,
   runLateByMs,
   runNowMs,
@@ -45,13 +61,17 @@ import {
   type SchedulerOptions,
   schedulerInfo,
   setTickMs,
+  stallByMs,
   stamp,
   type TimerEntry,
+  tickAfterMs,
   tickAtMs,
+  tickDiff,
+  tickToMs,
   touchBoundMs,
   unlink,
+  wrapTick,
 } from './scheduler.js'
-import { type TickPolicy, tickPolicyFor } from './tick-policy.js'
 
 export interface ProbeContext {
   /** 1 for the first probe of a silent period. */
@@ -135,11 +155,11 @@ export { schedulerInfo }
  * process wakes while monitors exist. Only while no monitor is running; throws otherwise.
  */
 export function configureScheduler(options: SchedulerOptions): SchedulerInfo {
-  const tickMs = options?.tickMs
+  const { tickMs } = readOptions('configureScheduler', options === undefined ? {} : options, SCHEDULER_KEYS)
   if (tickMs !== undefined) {
-    if (!Number.isInteger(tickMs) || tickMs < 1 || tickMs > 1000) {
+    if (typeof tickMs !== 'number' || !Number.isInteger(tickMs) || tickMs < 1 || tickMs > 1000) {
       throw new InvalidArgumentError(
-        `configureScheduler: tickMs must be an integer from 1 to 1000 (ms), got ${String(tickMs)}`,
+        `configureScheduler: tickMs must be an integer from 1 to 1000 (ms), got ${describeValue(tickMs)}`,
       )
     }
     if (!setTickMs(tickMs)) {
@@ -153,6 +173,40 @@ export function configureScheduler(options: SchedulerOptions): SchedulerInfo {
 
 type Probe = MonitorOptions['probe']
 
+const MONITOR_KEYS = ['policy', 'probe', 'name'] as const
+const SCHEDULER_KEYS = ['tickMs'] as const
+
+/**
+ * Reads an options object once, own enumerable keys checked against `allowed` (a typo is an error, not a
+ * default). A throwing getter or Proxy trap becomes an InvalidArgumentError with the trap's error as cause.
+ */
+function readOptions<K extends string>(
+  fn: string,
+  options: unknown,
+  allowed: readonly K[],
+): Partial<Record<K, unknown>> {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`${fn}: options must be an object, got ${describeValue(options)}`)
+  }
+  try {
+    for (const key of Object.keys(options)) {
+      if (!(allowed as readonly string[]).includes(key)) {
+        throw new InvalidArgumentError(
+          `${fn}: unknown option ${describeValue(key)}${didYouMean(key, allowed)}; options are ${allowed.join(', ')}`,
+        )
+      }
+    }
+    const values: Partial<Record<K, unknown>> = {}
+    for (const key of allowed) values[key] = (options as Record<string, unknown>)[key]
+    return values
+  } catch (error) {
+    if (error instanceof KeepaliveError) throw error
+    throw new InvalidArgumentError(`${fn}: could not read the options (${describeValue(options)})`, {
+      cause: error,
+    })
+  }
+}
+
 /*
  * `sent` holds the state and the probe count in one small integer:
  *   0 idle · k > 0 probing, k probes sent · DEAD − k dead after k probes · STOPPED − k stopped after k.
@@ -160,14 +214,14 @@ type Probe = MonitorOptions['probe']
 const DEAD = -1
 const STOPPED = -(2 ** 28)
 
-const EVENTS: ReadonlySet<string> = new Set<EventName>(['probe', 'alive', 'dead', 'probeError'])
+const EVENTS: readonly string[] = ['probe', 'alive', 'dead', 'probeError'] satisfies EventName[]
 
 function noProbe(): void {}
 
 class LivenessMonitor implements Monitor, TimerEntry {
   // `seen` and `sent` first: the two fields `touch()` reads and writes then share a cache line with the
   // object header (which the call reads anyway), so a touch on a cold monitor costs one cache miss, not two.
-  /** Wrapped tick of the last sign of life: an upper bound of its real time. */
+  /** Wrapped tick of the last sign of life: an upper bound of its real time (see touchBoundMs). */
   seen = stamp
   sent = 0
   // Wheel links and the tick this monitor is due at (see ./scheduler.ts).
@@ -194,6 +248,11 @@ class LivenessMonitor implements Monitor, TimerEntry {
     expire(this)
   }
 
+  /** Called in the check phase after a late run found this monitor past its deadline: still unanswered? */
+  confirm(): void {
+    if (this.sent > 0) die(this)
+  }
+
   on<E extends keyof MonitorEvents>(event: E, listener: (event: MonitorEvents[E]) => void): this {
     checkListener(event, listener)
     this.extras ??= new Extras(undefined)
@@ -212,7 +271,7 @@ class LivenessMonitor implements Monitor, TimerEntry {
     unlink(this)
     this.sent = STOPPED - this.sent
     this.probeFn = noProbe
-    release()
+    leave(this)
     if (channels.monitorStop.hasSubscribers) channels.monitorStop.publish({ monitor: this })
   }
 
@@ -232,11 +291,14 @@ class LivenessMonitor implements Monitor, TimerEntry {
   }
 
   get lastSeen(): number {
+    if (this.sent >= 0) refreshStamp(monotonicNow())
     return touchBoundMs(this.seen)
   }
 
   get silence(): number {
-    return Math.max(0, monotonicNow() - touchBoundMs(this.seen))
+    const now = monotonicNow()
+    if (this.sent >= 0) refreshStamp(now)
+    return Math.max(0, now - touchBoundMs(this.seen))
   }
 
   get probesSent(): number {
@@ -260,19 +322,19 @@ class LivenessMonitor implements Monitor, TimerEntry {
  * ```
  */
 export function createMonitor(options: MonitorOptions): Monitor {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError(`createMonitor: options must be an object, got ${typeof options}`)
-  }
-  const { probe, name } = options
+  const { policy, probe, name } = readOptions('createMonitor', options, MONITOR_KEYS)
   if (typeof probe !== 'function') {
-    throw new InvalidArgumentError(`createMonitor: options.probe must be a function, got ${typeof probe}`)
+    throw new InvalidArgumentError(
+      `createMonitor: options.probe must be a function, got ${describeValue(probe)}`,
+    )
   }
   if (name !== undefined && typeof name !== 'string') {
-    throw new InvalidArgumentError(`createMonitor: options.name must be a string, got ${typeof name}`)
+    throw new InvalidArgumentError(`createMonitor: options.name must be a string, got ${describeValue(name)}`)
   }
-  const tp = tickPolicyFor(options.policy)
+  const tp = tickPolicyFor(policy as PolicyLike)
   acquire()
-  const monitor = new LivenessMonitor(tp, probe, name)
+  tp.users++
+  const monitor = new LivenessMonitor(tp, probe as Probe, name)
   scheduleIdle(monitor)
   if (channels.monitorCreate.hasSubscribers) {
     channels.monitorCreate.publish({ monitor, policy: tp.policy })
@@ -280,22 +342,43 @@ export function createMonitor(options: MonitorOptions): Monitor {
   return monitor
 }
 
-function checkListener(event: string, listener: unknown): void {
-  if (!EVENTS.has(event)) {
+function checkListener(event: unknown, listener: unknown): void {
+  if (typeof event !== 'string' || !EVENTS.includes(event)) {
     throw new InvalidArgumentError(
-      `Monitor events are probe, alive, dead and probeError; got ${JSON.stringify(event)}`,
+      `Monitor events are probe, alive, dead and probeError; got ${describeValue(event)}`,
     )
   }
   if (typeof listener !== 'function') {
-    throw new InvalidArgumentError(`A ${event} listener must be a function, got ${typeof listener}`)
+    throw new InvalidArgumentError(`A ${event} listener must be a function, got ${describeValue(listener)}`)
   }
 }
 
-/** Due for the first probe of a silent period: idle after the last touch, minus a random share of the jitter. */
+/** Leaves the scheduler (dead or stopped): the timer and the tick-policy cache may let go. */
+function leave(m: LivenessMonitor): void {
+  release()
+  releaseTickPolicy(m.tp)
+}
+
+/**
+ * Due for the first probe of a silent period: idle after the last touch (its upper bound, so a touch
+ * recorded during a stall counts from when it really could have been), minus a random share of the jitter.
+ */
 function scheduleIdle(m: LivenessMonitor): void {
   const tp = m.tp
   const early = tp.jitterTicks === 0 ? 0 : Math.floor(Math.random() * (tp.jitterTicks + 1))
-  link(m, wrapTick(m.seen + tp.idleTicks - early))
+  link(m, wrapTick(seenTick(m) + tp.idleTicks - early))
+}
+
+/**
+ * The tick the silent period counts from: the stored tick itself when its bound is within timer noise of
+ * it (the usual case: first probes exactly `idle` after it), else the first tick at or after the bound (a
+ * touch stored during a stall or an exactly stamped answer: never a probe sooner than `idle` after it).
+ */
+function seenTick(m: LivenessMonitor): number {
+  const seen = m.seen
+  if (seen === stamp) return seen
+  const bound = touchBoundMs(seen)
+  return bound - tickToMs(seen) <= lateNoiseMs() ? seen : tickAfterMs(bound)
 }
 
 /** Answered: the next check is the first probe of a new silent period, whatever was planned while probing. */
@@ -306,50 +389,51 @@ function replan(m: LivenessMonitor): void {
 
 /**
  * The monitor's tick has come. Each case compares the fresh clock (the run's tick) with a deadline computed
- * from the recorded last touch; nothing is counted.
+ * from the upper bound of the last touch; nothing is counted.
  *
- * Stalls. If the run fired later than the policy's stall threshold (max(1 tick, interval / 4)), the process
- * itself was not running: a reply may be sitting unread in a socket buffer, because timers run before
- * I/O callbacks. A monitor whose death deadline passed meanwhile is therefore probed once more and given a
- * fresh `interval` instead of being declared dead (`keepalive:monitor:stall`); a live peer answers, a dead
- * one is declared dead when that interval is up. The same applies to a monitor past its deadline that has
- * not sent a single probe (only a stall can cause that): nobody is declared dead without being asked.
+ * Late runs. Timers run before I/O callbacks, so when a run fires late (a stall of the process, or the
+ * loop busy with other work) a reply may be sitting unread in a socket buffer. A monitor past its deadline
+ * in such a run is not declared dead there: its verdict is confirmed in the check phase of the same loop
+ * iteration, after the poll phase has read what arrived (`confirmAfterPoll`). A live peer whose answer
+ * arrived during the stall lives; a silent one dies then, about detectionTime + the stall after its last
+ * touch, with the probes it was really sent. A monitor past its deadline that was never asked (a stall
+ * swallowed the whole silent period: only a stall can do that) is probed once and given one interval.
+ * `keepalive:monitor:stall` is published when the process itself stalled (`stallByMs`, which leaves out
+ * the scheduler's own work) beyond the policy's threshold max(1 tick, interval / 4).
  */
 function expire(m: LivenessMonitor): void {
   const tp = m.tp
   const now = runTick
-  if (m.sent === 0 && tickDiff(now, m.seen) < tp.idleTicks - tp.jitterTicks) {
-    // Touched since this check was planned: plan the next one from the new last touch.
+  if (m.sent === 0 && tickDiff(now, seenTick(m)) < tp.idleTicks - tp.jitterTicks) {
+    // Touched since this check was planned (or during a stall): plan again from the touch.
     scheduleIdle(m)
     return
   }
-  // The exact bound of the last touch (see touchBoundMs): the wheel waits for its tick, the ms check below
-  // for the rest of it.
   const bound = touchBoundMs(m.seen)
   const deadline = wrapTick(tickAtMs(bound) + tp.deathTicks)
   if (tickDiff(now, deadline) >= 0) {
-    const stalled = runLateByMs > tp.stallMs
-    if (m.sent > 0 && !stalled) {
-      // The wheel counts whole ticks from the tick the touch was stored under; the run that replaced that
-      // stamp may have fired a little late (within timer noise), and the touch with it. Compare the fresh
-      // clock with the exact bound: if short, wait the difference (a fraction of a tick), never die early.
-      const shortBy = bound + tp.detectionMs - runNowMs
-      if (shortBy > 0) {
-        deferMs(m, shortBy)
-        return
-      }
-      die(m)
+    if (m.sent === 0) {
+      publishStall(m)
+      link(m, wrapTick(now + tp.intervalTicks))
+      queueProbe(m)
       return
     }
-    link(m, wrapTick(now + tp.intervalTicks))
-    if (stalled && channels.monitorStall.hasSubscribers) {
-      channels.monitorStall.publish({ monitor: m, lateByMs: runLateByMs })
+    // The wheel counts whole ticks; the exact bound may be a fraction of a tick later: wait the difference.
+    const shortBy = bound + tp.detectionMs - runNowMs
+    if (shortBy > 0) {
+      deferMs(m, shortBy)
+      return
     }
-    sendProbe(m)
+    if (runLateByMs > lateNoiseMs()) {
+      if (stallByMs > tp.stallMs) publishStall(m)
+      confirmAfterPoll(m)
+      return
+    }
+    die(m)
     return
   }
   if (m.sent >= tp.probes) {
-    // All probes out; only a stall correction can bring us here before the deadline.
+    // All probes out; only a late stamp correction can bring us here before the deadline.
     link(m, deadline)
     return
   }
@@ -361,7 +445,37 @@ function expire(m: LivenessMonitor): void {
   } else {
     link(m, deadline)
   }
-  sendProbe(m)
+  queueProbe(m)
+}
+
+/**
+ * Probes decided in this run, sent once every due monitor has been handled (`onSweepEnd`): deaths first,
+ * so a tick where thousands of probes and deaths coincide does not make the deaths wait for the writes.
+ * Each keeps the `due` it was linked with: if anything replanned or stopped it meanwhile, it is skipped.
+ */
+const probeQueue: LivenessMonitor[] = []
+const probeQueueDue: number[] = []
+
+function queueProbe(m: LivenessMonitor): void {
+  probeQueue.push(m)
+  probeQueueDue.push(m.due)
+}
+
+function sendQueuedProbes(): void {
+  for (let i = 0; i < probeQueue.length; i++) {
+    const m = probeQueue[i] as LivenessMonitor
+    if (m.sent >= 0 && m.prev !== null && m.due === probeQueueDue[i]) sendProbe(m)
+  }
+  probeQueue.length = 0
+  probeQueueDue.length = 0
+}
+
+onSweepEnd(sendQueuedProbes)
+
+function publishStall(m: LivenessMonitor): void {
+  if (channels.monitorStall.hasSubscribers) {
+    channels.monitorStall.publish({ monitor: m, lateByMs: runLateByMs })
+  }
 }
 
 function sendProbe(m: LivenessMonitor): void {
@@ -378,48 +492,46 @@ function sendProbe(m: LivenessMonitor): void {
     emit(m, m.extras, 'probe', { attempt, silenceMs } satisfies ProbeEvent)
     if (m.sent < 0) return // stopped by a listener
   }
-  let result: unknown
   try {
-    result = m.probeFn({ attempt })
+    const result = m.probeFn({ attempt })
+    // Reading `then` runs user code too (a getter): inside the same guard.
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      const then = (result as { then?: unknown }).then
+      if (typeof then === 'function') {
+        then.call(
+          result,
+          () => answeredProbe(m, sentAt),
+          (error: unknown) => probeFailed(m, attempt, error),
+        )
+      }
+    }
   } catch (error) {
     probeFailed(m, attempt, error)
-    return
   }
-  if (isThenable(result)) {
-    try {
-      result.then(
-        () => answeredProbe(m, sentAt),
-        (error: unknown) => probeFailed(m, attempt, error),
-      )
-    } catch (error) {
-      probeFailed(m, attempt, error)
-    }
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
 }
 
 /** A probe's promise resolved: a sign of life with a measured round trip. */
 function answeredProbe(m: LivenessMonitor, sentAt: number): void {
   if (m.sent < 0) return
-  m.seen = stamp
+  const now = monotonicNow()
+  m.seen = exactStamp(now)
   m.sent = 0
   replan(m)
-  alive(m, monotonicNow() - sentAt)
+  alive(m, now - sentAt)
 }
 
-/** Something arrived while probing (`touch` already recorded it). Kept out of `touch` so touch stays tiny. */
+/**
+ * Something arrived while probing (`touch` already stored the stamp). The clock is read here anyway, so
+ * the reply is stamped with it: a reply read long after the last run (a burst of thousands) is bounded
+ * by now (exactly), not by the next run. Kept out of `touch` so touch stays tiny.
+ */
 function answeredByTouch(m: LivenessMonitor): void {
+  const now = monotonicNow()
+  m.seen = exactStamp(now)
   m.sent = 0
   replan(m)
   if (channels.monitorAlive.hasSubscribers || hasListeners(m.extras, 'alive')) {
-    alive(m, m.extras === undefined ? undefined : monotonicNow() - m.extras.probeAt)
+    alive(m, m.extras === undefined ? undefined : now - m.extras.probeAt)
   }
 }
 
@@ -428,21 +540,44 @@ function alive(m: LivenessMonitor, rttMs: number | undefined): void {
   emit(m, m.extras, 'alive', { rttMs } satisfies AliveEvent)
 }
 
+/** Reports a probe that threw or rejected. Never throws, whatever was thrown (it runs as a rejection handler). */
 function probeFailed(m: LivenessMonitor, attempt: number, cause: unknown): void {
   if (m.sent < 0) return
   const subscribed = channels.monitorProbeError.hasSubscribers
   if (!subscribed && !hasListeners(m.extras, 'probeError')) return
-  const detail = cause instanceof Error ? cause.message : String(cause)
-  const error = new ProbeFailedError(`Probe ${attempt} failed: ${detail}`, { cause })
-  if (subscribed) channels.monitorProbeError.publish({ monitor: m, error, attempt })
+  const error = new ProbeFailedError(`Probe ${attempt} failed: ${describeCause(cause)}`, { cause })
+  if (subscribed) {
+    try {
+      channels.monitorProbeError.publish({ monitor: m, error, attempt })
+    } catch (thrown) {
+      process.nextTick(rethrow, thrown)
+    }
+  }
   emit(m, m.extras, 'probeError', { error, attempt } satisfies ProbeErrorEvent)
+}
+
+/** An Error's message, or a description of anything else; safe against throwing getters and Proxies. */
+function describeCause(cause: unknown): string {
+  try {
+    if (cause instanceof Error) {
+      const message = cause.message
+      if (typeof message === 'string') return message
+    }
+  } catch {
+    return 'an error whose message cannot be read'
+  }
+  return typeof cause === 'string' ? cause : describeValue(cause)
+}
+
+function rethrow(error: unknown): never {
+  throw error
 }
 
 function die(m: LivenessMonitor): void {
   const probesSent = m.sent
   m.sent = DEAD - probesSent
   m.probeFn = noProbe
-  release()
+  leave(m)
   if (!channels.monitorDead.hasSubscribers && !hasListeners(m.extras, 'dead')) return
   const silenceMs = silenceAt(m, runNowMs)
   const reason = timeoutError(m.tp, silenceMs, probesSent)
@@ -479,4 +614,74 @@ function timeoutError(tp: TickPolicy, silenceMs: number, probesSent: number): Ke
       Error.stackTraceLimit = limit
     } catch {}
   }
+}
+
+/*
+ * Tick policies: a policy converted to scheduler ticks, shared by every monitor with the same policy (a
+ * monitor holds one pointer instead of four numbers; the conversion runs once per distinct policy).
+ * Rounding never detects earlier than asked: idle, interval and the detection time round UP to whole
+ * ticks, the jitter window rounds DOWN. An entry lives in the cache while a monitor uses it: a broker with
+ * per-client keepalives (a distinct policy per client) leaves nothing behind when its clients go.
+ */
+
+class TickPolicy {
+  /** Running monitors using this entry; at 0 it leaves the cache. */
+  users = 0
+  readonly idleTicks: number
+  /** The most the first probe may come early (jitter), in whole ticks. */
+  readonly jitterTicks: number
+  readonly intervalTicks: number
+  /** idle + interval × probes, rounded up. */
+  readonly deathTicks: number
+  readonly probes: number
+  /** idle + interval × probes in ms, exactly. */
+  readonly detectionMs: number
+  /** A stall longer than this (ms) is published: max(1 tick, interval / 4). */
+  readonly stallMs: number
+
+  constructor(
+    readonly policy: Policy,
+    readonly tickMs: number,
+    readonly key: string,
+  ) {
+    this.detectionMs = detectionTimeOf(policy)
+    this.deathTicks = Math.max(1, Math.ceil(this.detectionMs / tickMs))
+    this.idleTicks = Math.max(1, Math.ceil(policy.idle / tickMs))
+    this.jitterTicks = Math.floor((policy.idle * policy.jitter) / tickMs)
+    this.intervalTicks = Math.max(1, Math.ceil(policy.interval / tickMs))
+    this.probes = policy.probes
+    this.stallMs = Math.max(tickMs, policy.interval / 4)
+  }
+}
+
+/** Tick policies in use, by value: an entry is shared by every monitor whose policy has the same numbers. */
+const byKey = new Map<string, TickPolicy>()
+/** The validated policy and its value key, computed once per Policy object (core's one per-policy cache). */
+const policyKey = memoizeByPolicy((policy) => ({
+  policy,
+  key: `${policy.idle}/${policy.interval}/${policy.probes}/${policy.jitter}`,
+}))
+
+function tickPolicyFor(input: PolicyLike): TickPolicy {
+  const tickMs = currentTickMs()
+  const { policy, key: policyValues } = policyKey(input)
+  const key = `${policyValues}/${tickMs}`
+  let tickPolicy = byKey.get(key)
+  if (tickPolicy === undefined) {
+    tickPolicy = new TickPolicy(policy, tickMs, key)
+    if (tickPolicy.deathTicks > MAX_TRACKED_TICKS) {
+      throw new InvalidPolicyError(
+        `Invalid policy for a monitor: detection time ${tickPolicy.detectionMs} ms (idle + interval × probes) ` +
+          `exceeds ${MAX_TRACKED_TICKS * tickMs} ms, the longest a monitor tracks at a ${tickMs} ms tick; ` +
+          'a coarser tick (configureScheduler({ tickMs })) tracks longer',
+      )
+    }
+    extendHorizon(tickPolicy.deathTicks)
+    byKey.set(key, tickPolicy)
+  }
+  return tickPolicy
+}
+
+function releaseTickPolicy(tp: TickPolicy): void {
+  if (--tp.users === 0 && byKey.get(tp.key) === tp) byKey.delete(tp.key)
 }

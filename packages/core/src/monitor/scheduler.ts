@@ -1,39 +1,60 @@
 /**
- * The one scheduler every monitor shares: a hashed timing wheel driven by ONE unref'd `setTimeout`.
+ * The one scheduler every monitor shares: a hashed timing wheel driven by ONE unref'd `setTimeout`, and
+ * the clock it stamps touches with.
+ *
+ * Invariants:
+ * - `stamp` (what `touch()` stores) is a tick not yet retired: every touch stored as tick `t` happened
+ *   before `t` was retired, and `touchBoundMs(t)` is that moment (the tick's grid time + the recorded
+ *   lateness of its retirement). Deadlines are computed from that upper bound, so they are never early.
+ * - The stamp is retired by every run AND by every answer a monitor handles (`refreshStamp`: the answer
+ *   path reads the clock anyway), so touches made while the loop reads a burst of replies are bounded
+ *   by the next answer read, not by the next (late) run.
+ * - Deadlines are compared with the clock, not counted. A verdict reached in a run that fired late (the
+ *   loop was busy: replies may sit unread) is confirmed in the check phase of the same loop iteration
+ *   (`confirmAfterPoll`), after the poll phase has read them.
  *
  * Shape. `SLOT_COUNT` slots, one per tick, each a circular doubly-linked list threaded through the entries
- * themselves (`next`/`prev` fields, no arrays, no per-entry allocation). An entry due at tick `t` sits in
- * slot `t & SLOT_MASK`; entries due further away than one revolution (SLOT_COUNT ticks: 20 s at the default
- * tick) sit in the same slot and are skipped until their round comes. Linking and unlinking are O(1).
+ * themselves (`next`/`prev` fields, no per-entry allocation). An entry due at tick `t` sits in slot
+ * `t & SLOT_MASK`; entries due further away than one revolution are skipped until their round comes.
+ * The timer fires on a fixed grid (origin + k × tick) while any monitor exists. A session (origin, tick
+ * numbers) starts with the first monitor and ends with the last; the next monitor starts a fresh one.
  *
- * The tick. The timer fires every `tickMs` (default 10 ms) while any monitor exists, on a fixed grid
- * (origin + k × tick) so that it never drifts. A fixed grid is what makes `touch()` cheap and exact:
- * a run refreshes `stamp`, the tick of the NEXT planned run, and `touch()` stores it. Every touch made
- * between two runs happened before the next run, so `stamp` is an upper bound of its real time: deadlines
- * computed from it are never early, and at most one tick late. 10 ms keeps that error at or below 0.2 % of
- * the shortest preset's detection time (fast: 8 s) while a wake-up costs microseconds; `configureScheduler`
- * takes a coarser tick for processes that would rather wake less (battery-powered clients).
- *
- * Deadlines are compared, not counted: each run reads the monotonic clock, derives the current tick from
- * it, and processes every entry due at or before that tick, however many ticks were skipped. If the timer
- * fires late (GC pause, blocked event loop, suspended machine), touches made after the planned time were
- * recorded under the old `stamp`. Every run therefore records how late it retired the stamp it replaces,
- * exactly, in a ring indexed by tick (`touchBoundMs`: the true upper bound of such a touch, in ms). Whoever
- * declares death waits for that bound's tick in the wheel, then compares the fresh clock against the bound
- * + detection time; a run that is short of it by a fraction of a tick hands the entry to `deferMs`, a
- * sub-tick timer that re-fires it when the bound has passed. So a death is never declared early, and no
- * ~1 ms late timer costs a whole tick. Beyond timer noise (max(2 ms, tick / 4)) a run also records a
- * whole-tick correction (`correctedTick`) that outlives the ring, and monitors read `runLateByMs` to
- * re-probe instead of declaring death on the strength of a stall alone.
+ * Time is kept in small integers (V8 Smis: no boxing, so `touch()` stays a plain store): tick numbers wrap
+ * at 2^30 and are compared through `tickDiff`, exact while two ticks are less than 2^29 apart. Monitors
+ * refuse a policy whose detection time exceeds `MAX_TRACKED_TICKS` (2^28 ticks: 31 days at the default
+ * tick), which leaves as much again for a stall.
  */
-import { monotonicNow, tickDiff, wrapTick } from './clock.js'
 
-/** What the wheel holds. Monitors implement it; `fire` runs when the entry's tick `due` has come. */
+/** Monotonic milliseconds. Looked up on the global each call so fake timers that replace `performance` apply. */
+export function monotonicNow(): number {
+  return performance.now()
+}
+
+/** Tick numbers live in [0, 2^30). */
+const TICK_MASK = 0x3fffffff
+/** The longest detection time, in ticks, a monitor may have (see the header). */
+export const MAX_TRACKED_TICKS = 2 ** 28
+
+/** An absolute tick count (any non-negative safe integer) to its stored, wrapped form. */
+export function wrapTick(tick: number): number {
+  // `&` works on ToInt32(tick), which keeps the low 32 bits: exactly what wrapping needs.
+  return tick & TICK_MASK
+}
+
+/** a − b for wrapped ticks, as a signed number in [−2^29, 2^29). */
+export function tickDiff(a: number, b: number): number {
+  return ((a - b) << 2) >> 2
+}
+
+/** What the wheel holds. Monitors implement it. */
 export interface TimerEntry {
   due: number
   next: TimerEntry | null
   prev: TimerEntry | null
+  /** The entry's tick `due` has come (or its sub-tick wait is over). */
   fire(): void
+  /** The check phase after a late verdict (see `confirmAfterPoll`). */
+  confirm(): void
 }
 
 /** A list head: a sentinel entry whose `next`/`prev` close the circle. */
@@ -42,6 +63,7 @@ class Slot implements TimerEntry {
   next: TimerEntry = this
   prev: TimerEntry = this
   fire(): void {}
+  confirm(): void {}
 }
 
 /** Default tick. */
@@ -52,32 +74,41 @@ const SLOT_MASK = SLOT_COUNT - 1
 const MAX_CORRECTIONS = 4096
 
 let tickMs = DEFAULT_TICK_MS
-/** Monotonic ms of absolute tick 0 of the current session (a session lasts while any monitor exists). */
+/** Sessions started so far: a run or check that sees it change stops (its entries belong to no monitor). */
+let session = 0
+/** Monotonic ms of absolute tick 0 of the current session. */
 let origin = 0
 /** Absolute tick of the next planned run. */
 let plannedTick = 0
+/** Absolute tick of `stamp`. */
+let stampTick = 0
 /** Absolute tick up to which slots have been swept. */
 let sweptTick = 0
 /** Monitors registered (running), not entries linked: the timer lives exactly while this is above 0. */
 let active = 0
 let timer: ReturnType<typeof setTimeout> | undefined
-let running = false
 let slots: Slot[] | undefined
-/** Holds a slot's entries while they are processed, so entries can unlink themselves or others safely. */
+/** Holds a list's entries while they are processed, so entries can unlink themselves or others safely. */
 const pending = new Slot()
 /** Entries waiting a fraction of a tick (see `deferMs`), fired by a sub-tick run at `soonAt`. */
 const soon = new Slot()
 /** Monotonic ms at which the earliest deferred entry is due; Infinity while `soon` is empty. */
 let soonAt = Number.POSITIVE_INFINITY
+/** Verdicts waiting for the check phase (see `confirmAfterPoll`). */
+const confirming = new Slot()
+let immediate: ReturnType<typeof setImmediate> | undefined
+/** Called after each run has fired every due entry (see `onSweepEnd`). */
+let sweepEnd: () => void = () => {}
+/** Monotonic ms when the scheduler's own last piece of work (a run, a check) ended. */
+let busyUntil = 0
 
 /**
- * Lateness of the run that retired each stamp, for `touchBoundMs`. Exact for the last RING_SIZE stamps:
- * `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced
- * (touches stored as `t` happened before that), valid when `ringTick[t & RING_MASK] === t`. Older stamps
- * (detection times beyond 40 s at the default tick) use their correction if the run was late beyond the
- * noise, else the largest lateness of their block of 2^BLOCK_SHIFT ticks (a correction dropped by the
- * cap is folded into its block), kept as far back as RING_SIZE blocks (2.9 h at the default tick): an
- * upper bound that is still sub-millisecond on an idle machine. Beyond that, the noise bound. 96 KB per process, allocated with the wheel.
+ * Lateness of the retirement of each stamp, for `touchBoundMs`. Exact for the last RING_SIZE stamps:
+ * `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced,
+ * valid when `ringTick[t & RING_MASK] === t`. Older stamps (detection times beyond 40 s at the default
+ * tick) use their correction if the retirement was late beyond the noise, else the largest lateness of
+ * their block of 2^BLOCK_SHIFT ticks (a correction dropped by the cap is folded into its block), kept as
+ * far back as RING_SIZE blocks (2.9 h at the default tick). Beyond that, the noise bound. 96 KB per process.
  */
 const RING_SIZE = 4096
 const RING_MASK = RING_SIZE - 1
@@ -87,20 +118,22 @@ let ringTick: Int32Array | undefined
 let blockLateMs: Float64Array | undefined
 let blockId: Int32Array | undefined
 
-/**
- * What `touch()` stores: the wrapped tick of the next planned run. Until that run, "now" is before it,
- * so the stored value is an upper bound of the real time of the touch.
- */
+/** What `touch()` stores: a wrapped tick not yet retired (see the header). */
 export let stamp = 0
 
 /** During a run (and after it, until the next one): the wrapped current tick, from the fresh clock. */
 export let runTick = 0
-/** The fresh monotonic time read by the current (or last) run. */
+/** The fresh monotonic time read by the current (or last) run or check. */
 export let runNowMs = 0
-/** How late the current (or last) run fired, in ms, against its planned grid time. */
+/** How late the current (or last) run fired, in ms, against its planned time. */
 export let runLateByMs = 0
+/**
+ * The part of `runLateByMs` the process spent outside the scheduler's own work (the previous run or
+ * check, e.g. sending thousands of probes): a stall of the process, not of the scheduler.
+ */
+export let stallByMs = 0
 
-/** Late runs: wrapped stamp touches stored before the run → wrapped tick that bounds them from above. */
+/** Late retirements: wrapped stamp → wrapped tick that bounds its touches from above. */
 const corrections = new Map<number, number>()
 /** The longest death deadline (in ticks) any monitor may wait for: corrections older than that are useless. */
 let horizonTicks = 0
@@ -124,7 +157,11 @@ export interface SchedulerInfo {
   readonly timerArmed: boolean
 }
 
-/** Changes the tick. Only while no monitor runs (a running wheel cannot change its unit); returns false otherwise. */
+/**
+ * Changes the tick. Only while no monitor runs (a running wheel cannot change its unit); returns false
+ * otherwise. Between the last monitor's end and the next monitor (even inside a `dead` listener, during a
+ * run) it is safe: the next monitor starts a new session with the new tick.
+ */
 export function setTickMs(ms: number): boolean {
   if (active > 0) return false
   tickMs = ms
@@ -140,16 +177,20 @@ export function extendHorizon(ticks: number): void {
   if (ticks > horizonTicks) horizonTicks = ticks
 }
 
-/** A monitor starts: the first one starts the session and its timer. */
+/** A monitor starts: the first one starts a session and its timer. */
 export function acquire(): void {
-  if (active++ > 0 || running) return
+  if (active++ > 0) return
+  session++
   origin = monotonicNow()
   plannedTick = 1
+  stampTick = 1
   sweptTick = 0
   stamp = 1
   runTick = 0
   runNowMs = origin
   runLateByMs = 0
+  stallByMs = 0
+  busyUntil = origin
   corrections.clear()
   if (slots === undefined) slots = Array.from({ length: SLOT_COUNT }, () => new Slot())
   if (ringTick === undefined || blockId === undefined) {
@@ -162,6 +203,7 @@ export function acquire(): void {
   ringTick.fill(-1)
   blockId.fill(-1)
   soonAt = Number.POSITIVE_INFINITY
+  if (timer !== undefined) clearTimeout(timer)
   arm()
 }
 
@@ -175,13 +217,22 @@ export function release(): void {
   }
 }
 
+/**
+ * Sets the function called at the end of each run, once every due entry has fired: monitors send the probes
+ * they decided on there, so that in a tick where thousands of probes and deaths fall together, every death
+ * is declared before the first probe is written.
+ */
+export function onSweepEnd(fn: () => void): void {
+  sweepEnd = fn
+}
+
 /** Links `entry` to fire at wrapped tick `due`. The entry must not be linked. */
 export function link(entry: TimerEntry, due: number): void {
   entry.due = due
   appendTo((slots as Slot[])[due & SLOT_MASK] as Slot, entry)
 }
 
-/** Appends an unlinked `entry` at the tail of `list` (a wheel slot or the `soon` list). */
+/** Appends an unlinked `entry` at the tail of `list` (a wheel slot, `soon` or `confirming`). */
 function appendTo(list: Slot, entry: TimerEntry): void {
   const last = list.prev
   entry.prev = last
@@ -190,7 +241,7 @@ function appendTo(list: Slot, entry: TimerEntry): void {
   list.prev = entry
 }
 
-/** Unlinks `entry` if linked. */
+/** Unlinks `entry` if linked (from the wheel, `soon` or `confirming`). */
 export function unlink(entry: TimerEntry): void {
   const prev = entry.prev
   if (prev === null) return
@@ -207,21 +258,62 @@ export function tickToMs(tick: number): number {
 }
 
 /**
- * The tick that bounds from above a touch stored as `tick`: `tick` itself, unless the run after it fired
- * so late that touches made while the process was stalled were stored with it.
+ * Retires the stamp if the clock (`now`, freshly read) has reached its grid time: records how late that
+ * is, and moves `stamp` to the first tick after `now`. Called by every run and by every answer a
+ * monitor handles; cheap when there is nothing to retire.
  */
-export function correctedTick(tick: number): number {
-  return corrections.get(tick) ?? tick
+export function refreshStamp(now: number): void {
+  const grid = origin + stampTick * tickMs
+  if (now < grid) return
+  const late = now - grid
+  const before = stamp
+  const next = Math.floor((now - origin) / tickMs) + 1
+  const i = before & RING_MASK
+  ;(ringTick as Int32Array)[i] = before
+  ;(ringLateMs as Float64Array)[i] = late
+  stampTick = next
+  stamp = wrapTick(next)
+  // Beyond timer noise, the bound also becomes a whole-tick correction that outlives the ring.
+  if (late > lateNoiseMs()) {
+    noteCorrection(before, stamp)
+    noteBlockLateness(before, 0)
+  } else {
+    noteBlockLateness(before, late)
+  }
 }
 
 /**
- * Monotonic ms that bounds from above the real time of a touch stored as `tick`: when the run that
- * replaced that stamp fired (the stamp is not yet replaced: its planned grid time, the best known bound).
- * Exact for stamps retired within the last RING_SIZE ticks; older ones get a coarser bound (see the ring).
+ * The tick to store for a sign of life whose time is known (`now`, just read by the caller): the tick
+ * `now` falls in, already retired (the stamp is refreshed first), with its recorded lateness raised to
+ * cover `now`. `touchBoundMs` of it is then `now` itself (or a later retirement of the same tick), however
+ * late the next run will be.
+ */
+export function exactStamp(now: number): number {
+  refreshStamp(now)
+  const abs = stampTick - 1
+  const tick = wrapTick(abs)
+  const late = now - (origin + abs * tickMs)
+  const i = tick & RING_MASK
+  const ticks = ringTick as Int32Array
+  const lates = ringLateMs as Float64Array
+  if (ticks[i] !== tick) {
+    ticks[i] = tick
+    lates[i] = late
+  } else if (late > (lates[i] as number)) {
+    lates[i] = late
+  }
+  noteBlockLateness(tick, late)
+  return tick
+}
+
+/**
+ * Monotonic ms that bounds from above the real time of a touch stored as `tick`: when that stamp was
+ * retired; for the current stamp, its grid time (callers refresh the stamp first, so that is in the
+ * future). Exact for stamps retired within the last RING_SIZE ticks; older ones get a coarser bound.
  */
 export function touchBoundMs(tick: number): number {
-  if (tick === stamp) return tickToMs(tick)
   const at = tickToMs(tick)
+  if (tickDiff(tick, stamp) >= 0) return at
   const i = tick & RING_MASK
   if ((ringTick as Int32Array)[i] === tick) return at + ((ringLateMs as Float64Array)[i] as number)
   const corrected = corrections.get(tick)
@@ -238,6 +330,11 @@ export function tickAtMs(ms: number): number {
   return wrapTick(Math.floor((ms - origin) / tickMs + 1e-9))
 }
 
+/** The wrapped tick whose grid time is at or after monotonic `ms`. */
+export function tickAfterMs(ms: number): number {
+  return wrapTick(Math.ceil((ms - origin) / tickMs - 1e-9))
+}
+
 /**
  * Fires `entry` again `ms` from the current run's clock (`runNowMs`), sooner than the next tick: for a death
  * whose wheel tick has come while the fresh clock is still short of its exact deadline (`touchBoundMs`).
@@ -248,6 +345,25 @@ export function deferMs(entry: TimerEntry, ms: number): void {
   if (at < soonAt) soonAt = at
   entry.due = runTick
   appendTo(soon, entry)
+}
+
+/**
+ * Calls `entry.confirm()` in the check phase of this loop iteration (`setImmediate`), i.e. after the poll
+ * phase has read whatever arrived while the loop was busy. The entry must not be linked; anything that
+ * unlinks it (an answer, `stop`) cancels the confirmation.
+ */
+export function confirmAfterPoll(entry: TimerEntry): void {
+  entry.due = runTick
+  appendTo(confirming, entry)
+  if (immediate === undefined) {
+    immediate = setImmediate(check)
+    immediate.unref()
+  }
+}
+
+/** Lateness (ms) below which a run counts as on time: max(2 ms, tick / 4). */
+export function lateNoiseMs(): number {
+  return Math.max(2, tickMs / 4)
 }
 
 function arm(): void {
@@ -264,52 +380,73 @@ function run(): void {
   timer = undefined
   const now = monotonicNow()
   const tick = Math.floor((now - origin) / tickMs)
+  const current = session
   if (tick < plannedTick) {
     // Early for the grid: either Node's whole-ms timer rounding, or the sub-tick run of deferred entries.
-    // The tick, the stamp and the run's lateness stay those of the last grid run.
+    // The tick and the run's lateness stay those of the last grid run.
     if (soon.next === soon || now < soonAt) {
       arm()
       return
     }
-    running = true
     runNowMs = now
     try {
-      sweepSoon()
+      refreshStamp(now)
+      sweepSoon(current)
+      sweepEnd()
     } finally {
-      running = false
-      if (active > 0 && timer === undefined) arm()
+      busyUntil = monotonicNow()
+      if (current === session && active > 0 && timer === undefined) arm()
     }
     return
   }
-  running = true
   runNowMs = now
-  runLateByMs = now - (origin + plannedTick * tickMs)
+  const planned = origin + plannedTick * tickMs
+  runLateByMs = now - planned
+  stallByMs = now - Math.max(planned, busyUntil)
   runTick = wrapTick(tick)
-  const before = stamp
-  stamp = wrapTick(tick + 1)
-  // Touches stored with `before` may have happened up to now, `runLateByMs` after the tick they name.
-  // Beyond timer noise, their upper bound becomes the new stamp (a whole tick, for the wheel); within it,
-  // the exact lateness is kept for `touchBoundMs`.
-  const i = before & RING_MASK
-  ;(ringTick as Int32Array)[i] = before
-  ;(ringLateMs as Float64Array)[i] = runLateByMs
-  if (runLateByMs > lateNoiseMs()) {
-    noteCorrection(before, stamp)
-    noteBlockLateness(before, 0)
-  } else {
-    noteBlockLateness(before, runLateByMs)
-  }
+  refreshStamp(now)
   const from = Math.max(sweptTick + 1, tick - SLOT_MASK)
   sweptTick = tick
   try {
-    sweepSoon()
-    for (let t = from; t <= tick; t++) sweep((slots as Slot[])[t & SLOT_MASK] as Slot)
+    sweepSoon(current)
+    for (let t = from; t <= tick && current === session; t++) {
+      sweep((slots as Slot[])[t & SLOT_MASK] as Slot, current)
+    }
+    // Deaths waiting for the check phase go first there too: the probes follow them (see `check`).
+    if (confirming.next === confirming) sweepEnd()
   } finally {
-    running = false
-    if (active > 0 && timer === undefined) {
+    busyUntil = monotonicNow()
+    if (current === session && active > 0 && timer === undefined) {
       plannedTick = tick + 1
       arm()
     }
+  }
+}
+
+/** The check phase after a late verdict: answers read by the poll phase have unlinked theirs; the rest die, then the run's probes go out. */
+function check(): void {
+  immediate = undefined
+  if (active === 0) return
+  const now = monotonicNow()
+  const current = session
+  runNowMs = now
+  refreshStamp(now)
+  try {
+    if (confirming.next !== confirming) {
+      moveToPending(confirming)
+      while (pending.next !== pending && current === session) {
+        const entry = pending.next
+        unlink(entry)
+        try {
+          entry.confirm()
+        } catch (error) {
+          process.nextTick(rethrow, error)
+        }
+      }
+    }
+    if (current === session) sweepEnd()
+  } finally {
+    busyUntil = monotonicNow()
   }
 }
 
@@ -325,11 +462,6 @@ function noteBlockLateness(tick: number, late: number): void {
   } else if (late > (lates[b] as number)) {
     lates[b] = late
   }
-}
-
-/** Lateness (ms) below which a run counts as on time for the record of touches: max(2 ms, tick / 4). */
-function lateNoiseMs(): number {
-  return Math.max(2, tickMs / 4)
 }
 
 function noteCorrection(from: number, to: number): void {
@@ -370,11 +502,11 @@ function moveToPending(list: Slot): void {
 }
 
 /** Fires every entry of `slot` whose tick has come; leaves the others (a later round) in place. */
-function sweep(slot: Slot): void {
+function sweep(slot: Slot, current: number): void {
   if (slot.next === slot) return
   moveToPending(slot)
   const now = runTick
-  while (pending.next !== pending) {
+  while (pending.next !== pending && current === session) {
     const entry = pending.next
     unlink(entry)
     if (tickDiff(entry.due, now) > 0) link(entry, entry.due)
@@ -383,11 +515,11 @@ function sweep(slot: Slot): void {
 }
 
 /** Fires every deferred entry (each decides again, and may defer again: into a fresh `soon` list). */
-function sweepSoon(): void {
+function sweepSoon(current: number): void {
   soonAt = Number.POSITIVE_INFINITY
   if (soon.next === soon) return
   moveToPending(soon)
-  while (pending.next !== pending) {
+  while (pending.next !== pending && current === session) {
     const entry = pending.next
     unlink(entry)
     fireSafely(entry)

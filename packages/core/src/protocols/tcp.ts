@@ -175,16 +175,6 @@ export interface TcpSockoptSpec {
   readonly max: number
 }
 
-/** Windows before build 1709: one WSAIoctl with `{ onoff, keepalivetime, keepaliveinterval }` in ms, count fixed. */
-export interface TcpKeepaliveValsSpec {
-  readonly name: 'SIO_KEEPALIVE_VALS'
-  /** `_WSAIOW(IOC_VENDOR, 4)`. */
-  readonly ioctl: number
-  readonly unit: 'milliseconds'
-  /** The probe count Windows uses with SIO_KEEPALIVE_VALS (10 since Vista; 5 on XP). */
-  readonly fixedProbes: number
-}
-
 /** The keepalive socket options of one platform; `null` where the platform has no such option. */
 export interface TcpPlatformOptions {
   /** SO_KEEPALIVE at SOL_SOCKET. */
@@ -194,7 +184,6 @@ export interface TcpPlatformOptions {
   readonly count: TcpSockoptSpec
   /** A bound on unacknowledged data, in the platform's unit. */
   readonly userTimeout: TcpSockoptSpec | null
-  readonly fallback: TcpKeepaliveValsSpec | null
 }
 
 const INT32_MAX = 2 ** 31 - 1
@@ -205,7 +194,6 @@ const linux: TcpPlatformOptions = Object.freeze({
   interval: { name: 'TCP_KEEPINTVL', level: 6, option: 5, unit: 'seconds', max: 32_767 },
   count: { name: 'TCP_KEEPCNT', level: 6, option: 6, unit: 'count', max: 127 },
   userTimeout: { name: 'TCP_USER_TIMEOUT', level: 6, option: 18, unit: 'milliseconds', max: INT32_MAX },
-  fallback: null,
 } as const)
 
 /**
@@ -218,7 +206,6 @@ const darwin: TcpPlatformOptions = Object.freeze({
   interval: { name: 'TCP_KEEPINTVL', level: 6, option: 0x101, unit: 'seconds', max: 4_294_967 },
   count: { name: 'TCP_KEEPCNT', level: 6, option: 0x102, unit: 'count', max: INT32_MAX },
   userTimeout: { name: 'TCP_RXT_CONNDROPTIME', level: 6, option: 0x80, unit: 'seconds', max: 2_147_483 },
-  fallback: null,
 } as const)
 
 /** FreeBSD (netinet/tcp.h): no user timeout. */
@@ -228,20 +215,15 @@ const freebsd: TcpPlatformOptions = Object.freeze({
   interval: { name: 'TCP_KEEPINTVL', level: 6, option: 512, unit: 'seconds', max: 2_147_483 },
   count: { name: 'TCP_KEEPCNT', level: 6, option: 1024, unit: 'count', max: INT32_MAX },
   userTimeout: null,
-  fallback: null,
 } as const)
 
-/**
- * Windows (ws2ipdef.h): the per-option form exists from build 1709 (seconds); older builds only have
- * SIO_KEEPALIVE_VALS (milliseconds, count fixed). TCP_MAXRT bounds retransmission, in seconds.
- */
+/** Windows (ws2ipdef.h), build 1709 and later: per-option, in seconds. TCP_MAXRT bounds retransmission, in seconds. */
 const win32: TcpPlatformOptions = Object.freeze({
   keepalive: { name: 'SO_KEEPALIVE', level: 0xffff, option: 0x8, unit: 'flag', max: 1 },
   idle: { name: 'TCP_KEEPIDLE', level: 6, option: 3, unit: 'seconds', max: 2_147_483 },
   interval: { name: 'TCP_KEEPINTVL', level: 6, option: 17, unit: 'seconds', max: 2_147_483 },
   count: { name: 'TCP_KEEPCNT', level: 6, option: 16, unit: 'count', max: 255 },
   userTimeout: { name: 'TCP_MAXRT', level: 6, option: 5, unit: 'seconds', max: 2_147_483 },
-  fallback: { name: 'SIO_KEEPALIVE_VALS', ioctl: 0x98000004, unit: 'milliseconds', fixedProbes: 10 },
 } as const)
 
 /** Keepalive socket options per `process.platform` value. A platform not listed has no known constants. */
@@ -263,21 +245,16 @@ export interface TcpSockoptValue {
   readonly unit: TcpOptionUnit
 }
 
-/** What to pass on one platform for given settings. */
+/** What to pass on one platform for given settings: one setsockopt call per role, as in `TcpPlatformOptions`. */
 export interface TcpPlatformValues {
   readonly platform: string
-  /** In order: SO_KEEPALIVE, idle, interval, count, then the user timeout where the platform has one. */
-  readonly sockopts: readonly TcpSockoptValue[]
-  /** Windows before 1709: the SIO_KEEPALIVE_VALS values (ms), chosen so its fixed count still detects in time. */
-  readonly fallback: {
-    readonly name: 'SIO_KEEPALIVE_VALS'
-    readonly ioctl: number
-    readonly onoff: 1
-    readonly keepalivetime: number
-    readonly keepaliveinterval: number
-    /** keepalivetime + fixed count × keepaliveinterval. */
-    readonly detectionTime: number
-  } | null
+  /** SO_KEEPALIVE on (1). */
+  readonly keepalive: TcpSockoptValue
+  readonly idle: TcpSockoptValue
+  readonly interval: TcpSockoptValue
+  readonly count: TcpSockoptValue
+  /** null where the platform has no user timeout (FreeBSD). */
+  readonly userTimeout: TcpSockoptValue | null
   readonly warnings: readonly string[]
 }
 
@@ -301,15 +278,10 @@ export function tcpPlatformValues(
       unit: s.unit,
     })
 
-  const sockopts: TcpSockoptValue[] = [
-    sockopt(spec.keepalive, 1),
-    sockopt(spec.idle, settings.idleSeconds),
-    sockopt(spec.interval, settings.intervalSeconds),
-    sockopt(spec.count, settings.probes),
-  ]
   if (spec.count.max < settings.probes) {
     warnings.push(`${spec.count.name} is at most ${spec.count.max} on ${platform}: capped (detects earlier).`)
   }
+  let userTimeout: TcpSockoptValue | null = null
   if (spec.userTimeout === null) {
     warnings.push(
       `${platform} has no TCP_USER_TIMEOUT: a dead peer with unacknowledged data in flight is found only by retransmission timeouts.`,
@@ -319,30 +291,16 @@ export function tcpPlatformValues(
       spec.userTimeout.unit === 'seconds'
         ? Math.max(1, Math.floor(settings.userTimeoutMs / 1000))
         : settings.userTimeoutMs
-    sockopts.push(sockopt(spec.userTimeout, value))
+    userTimeout = sockopt(spec.userTimeout, value)
   }
 
-  let fallback: TcpPlatformValues['fallback'] = null
-  if (spec.fallback !== null) {
-    // The count is fixed, so spread the probe phase over it: never later than the settings' grid.
-    const keepalivetime = settings.idleSeconds * 1000
-    const keepaliveinterval = Math.max(
-      1,
-      Math.floor((settings.intervalSeconds * 1000 * settings.probes) / spec.fallback.fixedProbes),
-    )
-    fallback = Object.freeze({
-      name: spec.fallback.name,
-      ioctl: spec.fallback.ioctl,
-      onoff: 1,
-      keepalivetime,
-      keepaliveinterval,
-      detectionTime: keepalivetime + spec.fallback.fixedProbes * keepaliveinterval,
-    })
-  }
   return Object.freeze({
     platform,
-    sockopts: Object.freeze(sockopts),
-    fallback,
+    keepalive: sockopt(spec.keepalive, 1),
+    idle: sockopt(spec.idle, settings.idleSeconds),
+    interval: sockopt(spec.interval, settings.intervalSeconds),
+    count: sockopt(spec.count, settings.probes),
+    userTimeout,
     warnings: Object.freeze(warnings),
   })
 }

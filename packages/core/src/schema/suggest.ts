@@ -23,8 +23,17 @@ export function closestName(name: string, allowed: readonly string[]): string | 
 
 /** ` (did you mean "idle"?)` or the empty string: ready to append to a message. */
 export function didYouMean(name: string, allowed: readonly string[]): string {
-  const match = closestName(name, allowed)
-  return match === undefined ? '' : ` (did you mean "${match}"?)`
+  // A suggestion is a nicety inside another error's message: it never throws, whatever it is given.
+  try {
+    if (typeof name !== 'string' || !Array.isArray(allowed)) return ''
+    const match = closestName(
+      name,
+      allowed.filter((candidate) => typeof candidate === 'string'),
+    )
+    return match === undefined ? '' : ` (did you mean "${match}"?)`
+  } catch {
+    return ''
+  }
 }
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("idel" → "idle" is 1). */
