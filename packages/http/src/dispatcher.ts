@@ -166,9 +166,8 @@ function dispatcherClass(u: UndiciModule) {
               return new u.Client(clientOrigin, {
                 ...clientOpts,
                 keepAliveTimeoutThreshold: options.margin(this.#rtt.get(key) ?? 0),
-                // undici sends maxRequestsPerClient + 1 requests on a socket (it resets on the one after the limit).
-                ...(own.maxRequests > 1 ? { maxRequestsPerClient: own.maxRequests - 1 } : {}),
-                ...(own.maxRequests === 1 ? { pipelining: 0 } : {}),
+                // undici resets the socket after this many requests: the same count as node:http (pool.test.ts).
+                ...(own.maxRequests > 0 ? { maxRequestsPerClient: own.maxRequests } : {}),
               } as never)
             },
           } as never)

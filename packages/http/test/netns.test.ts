@@ -19,6 +19,17 @@ import {
 import { describe, expect, it } from 'vitest'
 import { nodeRunsUndici8, undici8Entry } from './undici-version.js'
 
+interface Result {
+  type: 'result'
+  ok: boolean
+  code?: string
+  facts?: Record<string, unknown>
+  ms: number
+  /** CLOCK_MONOTONIC ms in the child, comparable with monotonicNow() here. */
+  at: number
+}
+const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6
+
 const POLICY = { idle: '1s', interval: '1s', probes: 2 }
 const DETECTION_MS = 3000
 const undiciEntry = nodeRunsUndici8() ? undici8Entry() : undefined
@@ -37,7 +48,7 @@ async function pool(link: NetnsLink, engine: 'node' | 'undici') {
   await client.next('started')
   // Warm one socket: the next request reuses it.
   client.send({ type: 'get', path: '/' })
-  expect(await client.next('response')).toMatchObject({ status: 200 })
+  expect(await client.next('result')).toMatchObject({ ok: true, status: 200 })
   return { server, client }
 }
 
@@ -51,15 +62,19 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
         const { server, client } = await pool(link, engine)
         client.send({ type: 'get', path: '/hang' })
         await server.next('hanging')
+        // The server's ACK of the request may be delayed (Linux: up to 200 ms). Dropped with it, the request would be
+        // unacknowledged data, and TCP_USER_TIMEOUT counts from the first retransmission (~0.2–0.4 s after the write,
+        // measured here at +0.4 s): the tcp package's in-flight case. Here the request is acknowledged and the socket
+        // waits for a response: keepalive's case.
+        await new Promise((resolve) => setTimeout(resolve, 250))
         await link.dropTraffic()
-        const failed = await client.next<{
-          type: 'failed'
-          code: string
-          facts: Record<string, unknown>
-          ms: number
-        }>('failed', DETECTION_MS + 5000)
+        const dropped = monotonicNow()
+        const failed = await client.next<Result>('result', DETECTION_MS + 5000)
+        if (engine === 'node')
+          console.info(`[http netns node] kernel: ${JSON.stringify(await client.next('kernel'))}`)
+        const sinceDrop = failed.at - dropped
         console.info(
-          `[http netns ${engine}] in flight: ${failed.code} after ${failed.ms.toFixed(0)} ms (detection ${DETECTION_MS} ms)`,
+          `[http netns ${engine}] in flight: ${failed.code} ${failed.ms.toFixed(0)} ms after the request, ${sinceDrop.toFixed(0)} ms after the DROP took effect (detection ${DETECTION_MS} ms)`,
         )
         expect(failed.code).toBe('ETIMEDOUT')
         expect(failed.facts).toMatchObject({
@@ -67,11 +82,13 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
           retried: false,
           notRetriedBecause: 'error not retryable',
         })
-        // From sending the request (its last data; the server's ACK comes within a millisecond): keepalive's first probe
-        // at 1 s, death at 3 s. Slack: the kernel's keepalive timer (jiffies, measured +70–90 ms by the harness
-        // self-test) and the IPC round trip.
+        // The last sign of life is the server's ACK of the request, or a keepalive probe answered before the DROP
+        // took effect (nft can take a few hundred ms): death comes at least DETECTION_MS after the request and at most
+        // DETECTION_MS after the DROP. Slack: the kernel's keepalive timer (jiffies; the harness self-test measures
+        // +70–90 ms) and the IPC hop.
+        expect(failed.ok).toBe(false)
         expect(failed.ms).toBeGreaterThanOrEqual(DETECTION_MS - 100)
-        expect(failed.ms).toBeLessThanOrEqual(DETECTION_MS + 500)
+        expect(sinceDrop).toBeLessThanOrEqual(DETECTION_MS + 300)
       })
 
       it(`${engine}: an idle pooled socket to the vanished server is not handed out after the detection time`, async () => {
@@ -90,14 +107,18 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
         }
         // The next request gets a new socket (which cannot connect through the DROP: it times out here).
         client.send({ type: 'get', path: '/', timeoutMs: 500 })
-        await client.next('failed', 5000)
+        // undici counts a socket once connected (this one never is); both say the request was not on a reused socket.
+        expect(await client.next<Result>('result', 5000)).toMatchObject({
+          ok: false,
+          facts: { reusedSocket: false },
+        })
         client.send({ type: 'stats' })
         const after = await client.next<{ type: 'stats'; stats: Record<string, number> }>('stats')
         console.info(
           `[http netns ${engine}] idle pooled socket: before ${JSON.stringify(before.stats)}, after ${JSON.stringify(after.stats)}`,
         )
         expect(after.stats.socketsReused).toBe(before.stats.socketsReused)
-        expect(after.stats.socketsCreated).toBe((before.stats.socketsCreated ?? 0) + 1)
+        if (engine === 'node') expect(after.stats.socketsCreated).toBe((before.stats.socketsCreated ?? 0) + 1)
       })
     }
   },

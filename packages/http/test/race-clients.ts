@@ -35,8 +35,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 async function race(options: RaceOptions, send: (id: string) => Promise<void>): Promise<RaceResult> {
   const result: RaceResult = { ok: 0, failed: 0, errors: {}, samples: [] }
   const chain = async (c: number): Promise<void> => {
-    // Chains start spread over one gap so they do not move in lock-step.
-    await sleep(Math.random() * options.maxGapMs)
+    // Chains start together (within 20 ms) and so move in waves: each wave needs one socket per chain, and each socket
+    // then sits idle about one gap, right around the server's close. Spread over a whole gap, lifo pools would hand
+    // the few most recently used sockets round and rarely meet the race.
+    await sleep(Math.random() * 20)
     for (let i = 0; i < options.requestsPerChain; i += 1) {
       const id = `${options.idPrefix}-${c}-${i}`
       try {
