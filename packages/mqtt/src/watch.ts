@@ -112,6 +112,9 @@ type Stream = MqttClient['stream'] & {
   destroy(error?: Error): unknown
 }
 
+/** Clients with a running watcher: a second one would double every PINGREQ. */
+const watched = new WeakSet<object>()
+
 /** Send-side policies by Keep Alive: a handful of distinct values per process. */
 const sendPolicies = new Map<number, Policy>()
 
@@ -182,8 +185,10 @@ class Watcher extends EventEmitter implements MqttWatcher {
 
   start(): void {
     const client = this.#client
-    this.#gate.claim()
+    // First what can throw (an mqtt.js whose manager is not as verified), so a refused watch changes nothing.
     if (this.#takeover) useGate(client, this.#gate)
+    watched.add(client)
+    this.#gate.claim()
     client.on('packetsend', this.onPacketSend)
     client.on('connect', this.onConnack)
     client.on('close', this.onClose)
@@ -198,6 +203,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
     if (this.#stopped) return
     this.#stopped = true
     const client = this.#client
+    watched.delete(client)
     client.off('packetsend', this.onPacketSend)
     client.off('connect', this.onConnack)
     client.off('close', this.onClose)
@@ -439,6 +445,9 @@ export function watchMqtt(client: MqttClient, policy?: PolicyLike): MqttWatcher 
     throw new MqttClientClosedError(
       'watchMqtt: the client has been ended (client.end()); watch a connected or connecting client',
     )
+  }
+  if (watched.has(client)) {
+    throw new InvalidArgumentError('watchMqtt: this client is already watched; stop() that watcher first')
   }
   const timerVariant = client.options.timerVariant
   const takeover = !isTimerGate(timerVariant)

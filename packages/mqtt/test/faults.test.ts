@@ -1,13 +1,14 @@
 /**
- * Real dead brokers: frozen (SIGSTOP: TCP stays up, the kernel ACKs, nothing is answered) and cut off by a
- * firewall DROP on the broker's side of a namespace link (nothing arrives, nothing is reset). mosquitto and aedes
+ * Real dead brokers: frozen (SIGSTOP: TCP stays up, the kernel ACKs, nothing is answered) and blackholed beyond
+ * the first hop (client — router — broker namespaces; the router's link to the broker goes down and its blackhole
+ * route discards silently: the client sees no carrier change, no ICMP, nothing). mosquitto and aedes
  * (aedes in its own process, so it can be frozen) run side by side in each test, each with two clients in one
  * fixture process: ours (mqttOptions + watchMqtt, policy 'fast': idle 5 s, interval 1 s, 3 probes → 8 s) and
  * mqtt.js alone with the same Keep Alive (5 s), so both detections are measured on the same fault and printed.
  * Then the fault is undone and our client must reconnect.
  */
 import {
-  createNetnsLink,
+  createRoutedLink,
   expectNoLeaks,
   missingPrerequisites,
   type NodeProcess,
@@ -148,9 +149,9 @@ describe.skipIf(missingPrerequisites('mosquitto', 'root'))('dead broker: frozen'
 })
 
 describe.skipIf(missingPrerequisites('root', 'netns', 'mosquitto'))('dead broker: blackholed', () => {
-  it('firewall DROP on the broker side of a namespace link: detected within detection time + 1 s, reconnect after', async () => {
+  it('blackholed beyond the first hop (client — router — broker namespaces, the router loses the broker side): detected within detection time + 1 s, reconnect after', async () => {
     expectNoLeaks()
-    const [mLink, aLink] = await Promise.all([createNetnsLink(), createNetnsLink()])
+    const [mLink, aLink] = await Promise.all([createRoutedLink(), createRoutedLink()])
     const mosquitto = await startMosquitto({ netns: mLink.serverNs, host: mLink.serverAddress })
     const aedes = spawnNode(AEDES, {
       netns: aLink.serverNs,
@@ -164,18 +165,18 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'mosquitto'))('dead broker
           broker: `mosquitto ${mosquitto.version}`,
           url: mosquitto.url,
           netns: mLink.clientNs,
-          fault: () => mLink.dropTraffic(),
+          fault: () => mLink.blackhole(),
         },
-        'DROP',
+        'blackhole',
       ),
       measure(
         {
           broker: 'aedes',
           url: `mqtt://${aLink.serverAddress}:1883`,
           netns: aLink.clientNs,
-          fault: () => aLink.dropTraffic(),
+          fault: () => aLink.blackhole(),
         },
-        'DROP',
+        'blackhole',
       ),
     ])
     expectOnTime(m)

@@ -105,7 +105,7 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
     const proxy = await startWireProxy(aedes)
     const client = mqtt.connect(proxy.url, mqttOptions(POLICY, { protocolVersion: 5, reconnectPeriod: 0 }))
     const watcher = watchMqtt(client)
-    const closed = new Promise((resolve) => client.once('close', resolve))
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
     const error = await new Promise<Error>((resolve) => client.once('error', resolve))
     expect(error.message).toMatch(/Unacceptable protocol version/)
     await closed
