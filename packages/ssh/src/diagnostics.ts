@@ -12,7 +12,10 @@ export const sshChannels = {
   watch: diagnosticsChannel.channel('keepalive:ssh:watch'),
   /** `keepalive:ssh:probe` — a `keepalive@openssh.com` request was sent: `{ connection, watcher, attempt, silenceMs }`. */
   probe: diagnosticsChannel.channel('keepalive:ssh:probe'),
-  /** `keepalive:ssh:alive` — the peer answered a probe or sent anything while probed: `{ connection, watcher, rttMs }`. */
+  /**
+   * `keepalive:ssh:alive` — the peer answered a probe or sent anything while probed: `{ connection, watcher, rttMs }`.
+   * Published for watchers started while the channel had subscribers (or with an `alive` listener).
+   */
   alive: diagnosticsChannel.channel('keepalive:ssh:alive'),
   /**
    * `keepalive:ssh:dead` — the connection died of silence and is being destroyed:

@@ -94,10 +94,6 @@ export function ssh2Access(connection: object): Ssh2Access {
     )
   }
   const c = connection as Ssh2Private
-  const unsupported = (what: string) =>
-    new SshUnsupportedError(
-      `watchSsh: this ssh2 ${version} connection has no ${what} (ssh2's internals changed, or this is not an ssh2 Client or server Connection)`,
-    )
   // A Client declares `_resetKA` and `config` in its constructor (undefined until connect()).
   const isClient = '_resetKA' in c && 'config' in c
   const protocol = c._protocol
@@ -105,52 +101,61 @@ export function ssh2Access(connection: object): Ssh2Access {
     throw new SshConnectionClosedError('watchSsh: the ssh2 Client is not connected (call connect() first)')
   }
   if (protocol === null || typeof protocol !== 'object' || typeof protocol.ping !== 'function') {
-    throw unsupported('_protocol.ping()')
+    throw unsupported(version, '_protocol.ping()')
   }
-  if (typeof protocol._authenticated !== 'boolean') throw unsupported('_protocol._authenticated')
+  if (typeof protocol._authenticated !== 'boolean') throw unsupported(version, '_protocol._authenticated')
   const socket = c._sock
   if (socket === null || typeof socket !== 'object' || typeof socket.on !== 'function') {
-    throw unsupported('_sock stream')
+    throw unsupported(version, '_sock stream')
   }
-  const server = protocol._server === true
-  const ping = protocol.ping as () => void
+  if (protocol._server === true) return new Access('server', version, c, protocol, socket, undefined)
 
-  if (server) {
-    return {
-      side: 'server',
-      version,
-      socket,
-      authenticated: () => protocol._authenticated === true,
-      ping: () => ping.call(protocol),
-      ownKeepalive: undefined,
-      resetOwnKeepalive() {},
-    }
-  }
-
-  if (!Array.isArray(c._callbacks)) throw unsupported('_callbacks reply queue')
-  if (typeof c._resetKA !== 'function') throw unsupported('_resetKA()')
+  if (!Array.isArray(c._callbacks)) throw unsupported(version, '_callbacks reply queue')
+  if (typeof c._resetKA !== 'function') throw unsupported(version, '_resetKA()')
   const config = c.config
-  if (config === null || typeof config !== 'object') throw unsupported('config')
+  if (config === null || typeof config !== 'object') throw unsupported(version, 'config')
   const interval = config.keepaliveInterval
   const countMax = config.keepaliveCountMax
   const ownKeepalive =
     typeof interval === 'number' && interval > 0
       ? Object.freeze({ intervalMs: interval, countMax: typeof countMax === 'number' ? countMax : 3 })
       : undefined
-  return {
-    side: 'client',
-    version,
-    socket,
-    authenticated: () => protocol._authenticated === true,
-    ping() {
+  return new Access('client', version, c, protocol, socket, ownKeepalive)
+}
+
+function unsupported(version: string, what: string): SshUnsupportedError {
+  return new SshUnsupportedError(
+    `watchSsh: this ssh2 ${version} connection has no ${what} (ssh2's internals changed, or this is not an ssh2 Client or server Connection)`,
+  )
+}
+
+/** One per watched connection, so methods on the prototype rather than closures: a thousand connections stay small. */
+class Access implements Ssh2Access {
+  constructor(
+    readonly side: 'client' | 'server',
+    readonly version: string,
+    private readonly connection: Ssh2Private,
+    private readonly protocol: NonNullable<Ssh2Private['_protocol']>,
+    readonly socket: Ssh2Transport,
+    readonly ownKeepalive: Ssh2Access['ownKeepalive'],
+  ) {}
+
+  authenticated(): boolean {
+    return this.protocol._authenticated === true
+  }
+
+  ping(): void {
+    if (this.side === 'client') {
       // Read per call: ssh2 replaces the array on every connect() and on close.
-      const callbacks = c._callbacks
-      if (!Array.isArray(callbacks)) throw unsupported('_callbacks reply queue')
+      const callbacks = this.connection._callbacks
+      if (!Array.isArray(callbacks)) throw unsupported(this.version, '_callbacks reply queue')
       // What ssh2's own keepalive pushes: a callback that keeps the queue in step with the replies.
       callbacks.push(replyPlaceholder)
-      ping.call(protocol)
-    },
-    ownKeepalive,
-    resetOwnKeepalive: () => (c._resetKA as () => void).call(connection),
+    }
+    ;(this.protocol.ping as () => void).call(this.protocol)
+  }
+
+  resetOwnKeepalive(): void {
+    if (this.side === 'client') (this.connection._resetKA as () => void).call(this.connection)
   }
 }

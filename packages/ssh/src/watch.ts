@@ -92,6 +92,8 @@ class Watcher extends EventEmitter implements SshWatcher {
   private monitor: Monitor | undefined
   private ended = false
   private deadReason: KeepaliveError | undefined
+  /** Monitor events already passed on (bits: probe 1, alive 2, probeError 4). */
+  private forwarded = 0
   private lastError: unknown
   private lastReset = 0
   private readonly socket: Ssh2Transport
@@ -115,7 +117,9 @@ class Watcher extends EventEmitter implements SshWatcher {
 
   override on<E extends keyof SshWatcherEvents>(event: E, listener: (e: SshWatcherEvents[E]) => void): this {
     checkListener(event, listener)
-    return super.on(event, listener)
+    super.on(event, listener)
+    this.forward(event)
+    return this
   }
   override off<E extends keyof SshWatcherEvents>(event: E, listener: (e: SshWatcherEvents[E]) => void): this {
     checkListener(event, listener)
@@ -126,7 +130,9 @@ class Watcher extends EventEmitter implements SshWatcher {
     listener: (e: SshWatcherEvents[E]) => void,
   ): this {
     checkListener(event, listener)
-    return super.once(event, listener)
+    super.once(event, listener)
+    this.forward(event)
+    return this
   }
 
   get state(): SshWatcherState {
@@ -154,14 +160,9 @@ class Watcher extends EventEmitter implements SshWatcher {
     const monitor = createMonitor({ policy: this.policy, probe: this.probe })
     this.monitor = monitor
     this.socket.on('data', this.onData)
-    monitor.on('probe', (e) => this.emit('probe', e))
-    monitor.on('alive', (e) => {
-      if (sshChannels.alive.hasSubscribers) {
-        sshChannels.alive.publish({ connection: this.connection, watcher: this, rttMs: e.rttMs })
-      }
-      this.emit('alive', e)
-    })
-    monitor.on('probeError', (e) => this.emit('probeError', e))
+    for (const event of ['probe', 'probeError'] as const)
+      if (this.listenerCount(event) > 0) this.forward(event)
+    if (this.listenerCount('alive') > 0 || sshChannels.alive.hasSubscribers) this.forward('alive')
     monitor.on('dead', (e) => {
       const reason = new SshKeepaliveTimeoutError(
         `SSH ${this.side === 'client' ? 'server' : 'client'} silent for ${Math.round(e.silenceMs)} ms: ${e.probesSent} keepalive@openssh.com ${e.probesSent === 1 ? 'request' : 'requests'} unanswered (policy detection time ${detection(this.policy)} ms)`,
@@ -170,6 +171,28 @@ class Watcher extends EventEmitter implements SshWatcher {
       this.die(reason, 'watchSsh', e.silenceMs, e.probesSent)
       this.socket.destroy(reason)
     })
+  }
+
+  /**
+   * Passes a monitor event on, from the first listener (or, for `alive`, a diagnostics subscriber at start) on:
+   * an idle watcher with no listeners holds no forwarding closures, which keeps a thousand of them small.
+   */
+  private forward(event: keyof SshWatcherEvents): void {
+    const monitor = this.monitor
+    if (monitor === undefined || event === 'dead' || event === 'close') return
+    const bit = event === 'probe' ? 1 : event === 'alive' ? 2 : 4
+    if ((this.forwarded & bit) !== 0) return
+    this.forwarded |= bit
+    if (event === 'probe') monitor.on('probe', (e) => this.emit('probe', e))
+    else if (event === 'probeError') monitor.on('probeError', (e) => this.emit('probeError', e))
+    else {
+      monitor.on('alive', (e) => {
+        if (sshChannels.alive.hasSubscribers) {
+          sshChannels.alive.publish({ connection: this.connection, watcher: this, rttMs: e.rttMs })
+        }
+        this.emit('alive', e)
+      })
+    }
   }
 
   /** Any byte received is life; on the client it also resets ssh2's own count (see the module comment). */

@@ -157,6 +157,35 @@ describe('with ssh2’s own keepalive on too', () => {
     expect(dead.silenceMs).toBeLessThan(5000 + 3 * 1000) // far sooner than 'fast' (8 s): ssh2's 600 ms
   })
 
+  it('a transport error ETIMEDOUT (how the kernel reports a TCP keepalive or user timeout) is a death by tcp', async () => {
+    expectNoLeaks()
+    const server = await startSsh2Server({ serverConfig: SERVER_QUIET })
+    const client = await connectSsh({
+      host: server.host,
+      port: server.port,
+      username: 'u',
+      privateKey: server.privateKey,
+    })
+    const errors: Error[] = []
+    client.on('error', (e) => errors.push(e))
+    const watcher = watchSsh(client, 'fast')
+    const dead = nextEvent<SshDeadEvent>(watcher as never, 'dead', 2000)
+    // The error the kernel's keepalive produces on a real socket (measured in @keepalive/tcp's namespace tests),
+    // delivered the way Node delivers it: as the socket's destroy error.
+    const timeout = Object.assign(new Error('read ETIMEDOUT'), {
+      code: 'ETIMEDOUT',
+      errno: -110,
+      syscall: 'read',
+    })
+    ;(client as unknown as { _sock: { destroy(e: Error): void } })._sock.destroy(timeout)
+    const event = await dead
+    expect(event.by).toBe('tcp')
+    expect(event.reason).toBeInstanceOf(SshKeepaliveTimeoutError)
+    expect(event.reason.cause).toBe(timeout)
+    expect(errors).toEqual([timeout])
+    expect(watcher.state).toBe('dead')
+  })
+
   it('client: streaming keeps ssh2’s count reset, so its keepalive does not cut a busy connection (ssh2 #474)', async () => {
     expectNoLeaks()
     // The server streams 1 KiB every 50 ms and ignores keepalive requests: only received data shows life.

@@ -2,11 +2,12 @@
  * Against ssh2's in-process server: a session runs a command; the keepalive requests the server sees are the
  * ones the watcher sent, spaced by the policy's idle; the server-side watcher against an ssh2 client.
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { expectNoLeaks, startSsh2Server } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { watchSsh } from '../src/index.js'
-import { connectSsh, execSsh, sleep } from './helpers.js'
+import { connectSsh, execSsh, nextEvent, sleep } from './helpers.js'
 
 /** ssh2's server keepalive would ping our client, and replies to it are life: keep it out of the count. */
 const SERVER_QUIET = { keepaliveInterval: 2 ** 31 - 1 }
@@ -52,5 +53,101 @@ describe('watchSsh client against an ssh2 server', () => {
     console.log(
       `ssh2 server saw ${seen.length} keepalive requests, gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`,
     )
+  })
+})
+
+describe('replies and diagnostics', () => {
+  /** The server answers keepalive@openssh.com as `mode` says (test-only fault through ssh2's internals). */
+  function answering(connection: object, mode: () => 'success' | 'failure' | 'never'): void {
+    const protocol = (
+      connection as {
+        _protocol: {
+          _handlers: Record<string, (...args: unknown[]) => void>
+          requestSuccess(): void
+          requestFailure(): void
+        }
+      }
+    )._protocol
+    const handlers = protocol._handlers
+    const original = handlers.GLOBAL_REQUEST!
+    handlers.GLOBAL_REQUEST = (p, name, ...rest) => {
+      if (name !== 'keepalive@openssh.com') return original(p, name, ...rest)
+      const m = mode()
+      if (m === 'success') protocol.requestSuccess()
+      else if (m === 'failure') protocol.requestFailure()
+    }
+  }
+
+  for (const reply of ['success', 'failure'] as const) {
+    it(`REQUEST_${reply.toUpperCase()} answers a probe`, async () => {
+      expectNoLeaks()
+      const server = await startSsh2Server({
+        serverConfig: SERVER_QUIET,
+        onClient: (c) => answering(c, () => reply),
+      })
+      const client = await connectSsh({
+        host: server.host,
+        port: server.port,
+        username: 'u',
+        privateKey: server.privateKey,
+      })
+      const watcher = watchSsh(client, { idle: '200ms', interval: '200ms', probes: 1 }) // detection 400 ms
+      let probes = 0
+      let alive = 0
+      const dead: unknown[] = []
+      watcher.on('probe', () => probes++)
+      watcher.on('alive', () => alive++)
+      watcher.on('dead', (e) => dead.push(e))
+      await sleep(1500)
+      expect(dead).toEqual([])
+      expect(probes).toBeGreaterThanOrEqual(5) // one per 200 ms + round trip
+      expect(alive).toBe(probes)
+      watcher.stop()
+    })
+  }
+
+  it('publishes keepalive:ssh:watch, probe, alive, dead and close', async () => {
+    expectNoLeaks()
+    let mode: 'success' | 'never' = 'success'
+    const server = await startSsh2Server({
+      serverConfig: SERVER_QUIET,
+      onClient: (c) => answering(c, () => mode),
+    })
+    const client = await connectSsh({
+      host: server.host,
+      port: server.port,
+      username: 'u',
+      privateKey: server.privateKey,
+    })
+    client.on('error', () => {})
+    const messages: Array<[string, Record<string, unknown>]> = []
+    const names = ['watch', 'probe', 'alive', 'dead', 'close']
+    const subscribers = names.map((name) => {
+      const fn = (m: unknown) => messages.push([name, m as Record<string, unknown>])
+      diagnosticsChannel.subscribe(`keepalive:ssh:${name}`, fn)
+      return () => diagnosticsChannel.unsubscribe(`keepalive:ssh:${name}`, fn)
+    })
+    try {
+      const watcher = watchSsh(client, { idle: '200ms', interval: '200ms', probes: 2 })
+      await sleep(500)
+      mode = 'never'
+      await nextEvent(watcher as never, 'close', 3000)
+      const kinds = messages.map(([name]) => name)
+      expect(kinds[0]).toBe('watch')
+      expect(kinds).toContain('probe')
+      expect(kinds).toContain('alive')
+      expect(kinds.slice(-2)).toEqual(['dead', 'close'])
+      const [, watch] = messages[0]!
+      expect(watch).toMatchObject({ connection: client, watcher, side: 'client', ssh2Keepalive: undefined })
+      const dead = messages.find(([n]) => n === 'dead')![1]
+      expect(dead).toMatchObject({ connection: client, watcher, by: 'watchSsh', probesSent: 2 })
+      expect((dead.reason as Error & { code: string }).code).toBe('KA_ERR_SSH_KEEPALIVE_TIMEOUT')
+      expect(messages.at(-1)![1].reason).toBe(dead.reason)
+      const probe = messages.find(([n]) => n === 'probe')![1]
+      expect(probe).toMatchObject({ connection: client, watcher, attempt: 1 })
+      expect(probe.silenceMs as number).toBeGreaterThanOrEqual(199)
+    } finally {
+      for (const unsubscribe of subscribers) unsubscribe()
+    }
   })
 })
