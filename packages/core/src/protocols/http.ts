@@ -28,9 +28,9 @@ export const MIN_SERVER_MARGIN = 250
  * use this instead of the fixed 2 s that undici needs for its coarse timers.
  */
 export function rttSafetyMargin(roundTripTime: number): number {
-  if (typeof roundTripTime !== 'number' || !Number.isFinite(roundTripTime) || roundTripTime < 0) {
+  if (!isDuration(roundTripTime, 'roundTripTime')) {
     throw new InvalidArgumentError(
-      `roundTripTime must be a non-negative number of milliseconds, got ${String(roundTripTime)}`,
+      'roundTripTime must be a non-negative number of milliseconds, got undefined',
     )
   }
   return Math.max(MIN_SERVER_MARGIN, Math.ceil(2 * roundTripTime))
