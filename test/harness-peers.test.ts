@@ -5,6 +5,7 @@ import ssh2 from 'ssh2'
 import { describe, expect, it } from 'vitest'
 import {
   expectNoLeaks,
+  generateEd25519KeyPair,
   missingPrerequisites,
   processState,
   startAedes,
@@ -127,7 +128,7 @@ describe('in-process peers', () => {
     )
     expect(out).toBe('ok\n')
     // A key that is not authorised is refused.
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519')
+    const stranger = generateEd25519KeyPair()
     await expect(
       sshExec(
         { host: server.host, port: server.port, username: 'root', privateKey: stranger.private },

@@ -50,13 +50,27 @@ const defaultExec: ExecHandler = (command, stream) => {
 }
 
 /**
+ * An ed25519 key pair from ssh2's generator that ssh2 itself can parse. ssh2 1.17 strips every leading zero byte of
+ * the public key, so about 1 key in 256 (a public key starting with 0x00) comes out 31 bytes long and parseKey
+ * rejects it as "Malformed OpenSSH public key" (mscdex/ssh2#1390, #1513). Such a pair is drawn again.
+ */
+export function generateEd25519KeyPair(): { private: string; public: string } {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519')
+    if (!(utils.parseKey(pair.public) instanceof Error) && !(utils.parseKey(pair.private) instanceof Error)) {
+      return pair
+    }
+  }
+}
+
+/**
  * An ssh2 `Server` in this process with a generated ed25519 host key, accepting public-key authentication of a
  * generated client key (any user name) and exec requests. Sockets are accepted by a node:net server on port 0 and
  * handed over with injectSocket, so crash() can reset them.
  */
 export async function startSsh2Server(options: Ssh2ServerOptions = {}): Promise<Ssh2ServerPeer> {
-  const hostKeys = utils.generateKeyPairSync('ed25519')
-  const clientKeys = utils.generateKeyPairSync('ed25519')
+  const hostKeys = generateEd25519KeyPair()
+  const clientKeys = generateEd25519KeyPair()
   const extra =
     typeof options.authorizedKey === 'string' ? [options.authorizedKey] : (options.authorizedKey ?? [])
   const allowed = [clientKeys.public, ...extra].map((text) => {

@@ -266,7 +266,10 @@ export function tcpPlatformValues(
   settings: TcpSettings,
   platform: string = process.platform,
 ): TcpPlatformValues | null {
-  const spec = tcpPlatformOptions[platform as NodeJS.Platform]
+  // Own entries only: a name such as 'valueOf' must not read Object.prototype as a platform table.
+  const spec = Object.hasOwn(tcpPlatformOptions, platform)
+    ? tcpPlatformOptions[platform as NodeJS.Platform]
+    : undefined
   if (spec === undefined) return null
   const warnings: string[] = []
   const sockopt = (s: TcpSockoptSpec, value: number): TcpSockoptValue =>
