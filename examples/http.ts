@@ -20,7 +20,7 @@ const { port } = server.address() as net.AddressInfo
 
 const agent = createAgent('fast')
 
-function get(): Promise<{ status: number | undefined; keepAlive: string | undefined }> {
+function get(): Promise<{ status: number | undefined; keepAlive: string | string[] | undefined }> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {

@@ -33,7 +33,8 @@ const relay = await startRelay(await listen(server as unknown as net.Server))
 const client = new ssh2.Client()
 client.on('error', () => {}) // the reason arrives in the watcher's 'dead'
 await new Promise((resolve, reject) => {
-  client.once('ready', resolve).once('error', reject)
+  client.once('ready', resolve)
+  client.once('error', reject)
   client.connect({ host: '127.0.0.1', port: relay.port, username: 'example', hostVerifier: () => true })
 })
 console.log(`connected to ssh://example@127.0.0.1:${relay.port}`)
