@@ -32,8 +32,8 @@ const relay = await startRelay(await listen(server as unknown as net.Server))
 
 const client = new ssh2.Client()
 client.on('error', () => {}) // the reason arrives in the watcher's 'dead'
-await new Promise((resolve, reject) => {
-  client.once('ready', resolve)
+await new Promise<void>((resolve, reject) => {
+  client.once('ready', () => resolve())
   client.once('error', reject)
   client.connect({ host: '127.0.0.1', port: relay.port, username: 'example', hostVerifier: () => true })
 })
