@@ -61,7 +61,15 @@ interface SocketState {
   requests: number
   /** Smallest time from a request's first byte out to its response head: an upper bound of the round trip. */
   rtt: number
+  /** False once the margin for `rtt` is the smallest margin there is: no request is timed for it any more. */
+  timesRtt: boolean
   hint: string | undefined
+  /** The idle budget last computed, and the hint and round trip it was computed for. */
+  budget: number
+  budgetHint: string | undefined
+  budgetRtt: number
+  /** The socket's timer fired while it was in use (it re-arms on the next byte; set again when it goes idle). */
+  timerFired: boolean
   free: boolean
   freeAt: number | undefined
   deadline: number
@@ -69,10 +77,18 @@ interface SocketState {
   current: RequestTrack | undefined
 }
 
+/** What the agent keeps about one request (both attempts): its own fields instead of closures per request. */
 interface RequestTrack {
+  readonly pool: NodePool
+  /** The request's own emit and destroy, called by the shared replacements below. */
+  readonly emit: http.ClientRequest['emit']
+  readonly destroy: http.ClientRequest['destroy']
   attempt: number
   startBytesRead: number | undefined
-  firstWriteAt: number | undefined
+  /** A byte of this request was written (on the current attempt's socket). */
+  written: boolean
+  /** When the first byte went out, if the round trip is being timed (-1 otherwise). */
+  writeAt: number
   idleMs: number | undefined
   chunks: Array<readonly [string | Uint8Array, BufferEncoding | undefined]> | undefined
   bytes: number
@@ -80,13 +96,15 @@ interface RequestTrack {
   aborted: boolean
   retrying: boolean
   prefinished: boolean
+  responded: boolean
   firstError: unknown
   socket: SocketState | undefined
 }
 
-/** The shared engine of both agent classes. */
+/** The engine of both agent classes: per socket from connect to close, per request from addRequest to its end. */
 class NodePool {
   readonly stats = createStats()
+  readonly floorMargin: number
   #closed = false
 
   constructor(
@@ -94,8 +112,7 @@ class NodePool {
     readonly options: ResolvedOptions,
     readonly protocol: 'http:' | 'https:',
   ) {
-    // Before the agent's own 'free' handler: a socket past its limits is destroyed, which that handler then sees.
-    agent.prependListener('free', (socket: Socket, options: object) => this.onFree(socket, options))
+    this.floorMargin = options.margin(0)
   }
 
   adopt(socket: Socket, connectOptions: Record<string, unknown>): void {
@@ -111,7 +128,12 @@ class NodePool {
       name: undefined,
       requests: 0,
       rtt: Number.POSITIVE_INFINITY,
+      timesRtt: true,
       hint: undefined,
+      budget: 0,
+      budgetHint: undefined,
+      budgetRtt: -1,
+      timerFired: false,
       free: false,
       freeAt: undefined,
       deadline: Number.POSITIVE_INFINITY,
@@ -122,17 +144,19 @@ class NodePool {
     this.stats.socketsCreated += 1
     // Every byte a request writes passes here: where a request starts on this socket, and its bytes for a replay.
     const pool = this
-    socket.write = function write(this: Socket, ...args: unknown[]) {
+    socket.write = function write(this: Socket, chunk: unknown, encoding?: unknown) {
       pool.onWrite(
         state,
         this,
-        args[0],
-        typeof args[1] === 'string' ? (args[1] as BufferEncoding) : undefined,
+        chunk,
+        typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined,
       )
-      return (state.write as (...a: unknown[]) => boolean).apply(this, args)
+      // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
+      return (state.write as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
     } as Socket['write']
     socket.on('timeout', () => {
       if (state.free) this.retireFree(socket, state, 'idle')
+      else state.timerFired = true
     })
     socket.once('close', () => {
       if (state.free && !state.retired && !this.#closed) {
@@ -161,14 +185,18 @@ class NodePool {
   onWrite(state: SocketState, socket: Socket, chunk: unknown, encoding: BufferEncoding | undefined): void {
     const req = requestOnSocket(socket)
     const track = req ? trackOf(req) : undefined
-    if (!req || !track) return
+    if (!track) return
     if (state.current !== track) {
       state.current = track
       track.socket = state
-      const now = performance.now()
+      track.written = true
       track.startBytesRead = socket.bytesRead
-      track.firstWriteAt = now
-      track.idleMs = state.freeAt === undefined ? undefined : now - state.freeAt
+      // One clock read per request at most: for the idle time of a reused socket and, until the margin is as small
+      // as it gets, for the round trip.
+      const reused = state.freeAt !== undefined
+      const now = reused || state.timesRtt ? performance.now() : -1
+      track.writeAt = state.timesRtt ? now : -1
+      track.idleMs = reused ? now - (state.freeAt as number) : undefined
       // Only a request on a reused socket can be retried; only then are its bytes kept.
       track.chunks =
         this.options.retry && state.requests > 0 && track.attempt === 0 && RETRY_UNSUPPORTED === undefined
@@ -189,9 +217,13 @@ class NodePool {
   addRequest(req: http.ClientRequest): void {
     this.pruneFree()
     const track: RequestTrack = {
+      pool: this,
+      emit: req.emit,
+      destroy: req.destroy,
       attempt: 0,
       startBytesRead: undefined,
-      firstWriteAt: undefined,
+      written: false,
+      writeAt: -1,
       idleMs: undefined,
       chunks: undefined,
       bytes: 0,
@@ -199,42 +231,26 @@ class NodePool {
       aborted: false,
       retrying: false,
       prefinished: false,
+      responded: false,
       firstError: undefined,
       socket: undefined,
     }
     ;(req as unknown as Record<symbol, RequestTrack>)[kTrack] = track
-    req.once('response', (res: http.IncomingMessage) => {
-      const state = socketState(req.socket)
-      if (!state) return
-      const hint = res.headers['keep-alive']
-      state.hint = Array.isArray(hint) ? hint.join(', ') : hint
-      if (track.firstWriteAt !== undefined)
-        state.rtt = Math.min(state.rtt, performance.now() - track.firstWriteAt)
-    })
-    const destroy = req.destroy
-    req.destroy = function (this: http.ClientRequest, error?: Error) {
-      track.aborted = true
-      return destroy.call(this, error)
+    req.emit = trackedEmit as http.ClientRequest['emit']
+    req.destroy = trackedDestroy as http.ClientRequest['destroy']
+  }
+
+  /** The response head: the socket's Keep-Alive hint and, while it is timed, the round trip. */
+  onResponse(req: http.ClientRequest, track: RequestTrack, res: http.IncomingMessage): void {
+    track.responded = true
+    const state = socketState(req.socket)
+    if (!state) return
+    const hint = res.headers['keep-alive']
+    state.hint = Array.isArray(hint) ? hint.join(', ') : hint
+    if (track.writeAt >= 0 && state.timesRtt) {
+      state.rtt = Math.min(state.rtt, performance.now() - track.writeAt)
+      state.timesRtt = this.options.margin(state.rtt) > this.floorMargin
     }
-    const emit = req.emit
-    const pool = this
-    // `arguments` instead of a rest parameter: no array per event on the hot path.
-    req.emit = function (this: http.ClientRequest, event: string | symbol, first?: unknown): boolean {
-      if (event === 'error' && pool.onRequestError(this, track, first)) return true
-      if (event === 'close' && track.retrying) {
-        // The old socket's close listener has run to its end once this tick is over (its parser freed).
-        track.retrying = false
-        process.nextTick(() => pool.resend(this, track, emit))
-        return true
-      }
-      if (event === 'prefinish') {
-        // After a replay, attaching the new socket flushes the finished request again: one 'prefinish' is enough.
-        if (track.prefinished) return true
-        track.prefinished = true
-      }
-      // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
-      return (emit as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
-    } as http.ClientRequest['emit']
   }
 
   /** True when the error is held back because the request is being sent again. */
@@ -251,7 +267,7 @@ class NodePool {
       attempt: track.attempt,
       responseStarted,
       replayableMethod: isReplayableRequest(req.method, req.hasHeader('idempotency-key')),
-      bodyKept: !track.overflow && (track.chunks !== undefined || track.firstWriteAt === undefined),
+      bodyKept: !track.overflow && (track.chunks !== undefined || !track.written),
       aborted: track.aborted,
       error,
     })
@@ -314,14 +330,16 @@ class NodePool {
     })
   }
 
-  resend(req: http.ClientRequest, track: RequestTrack, emit: http.ClientRequest['emit']): void {
+  resend(req: http.ClientRequest, track: RequestTrack): void {
     const old = track.socket
     const replay = track.chunks ?? []
+    const emit = track.emit
     track.attempt = 1
     track.chunks = undefined
     track.socket = undefined
     track.startBytesRead = undefined
-    track.firstWriteAt = undefined
+    track.written = false
+    track.writeAt = -1
     if (track.aborted || !old || this.#closed) {
       // Destroyed by its caller while we waited, or the agent is gone: the first error and the close it held back.
       this.fail(req, track, old, true, 'aborted', track.firstError)
@@ -340,7 +358,8 @@ class NodePool {
           state.current = track
           track.socket = state
           track.startBytesRead = 0
-          track.firstWriteAt = performance.now()
+          track.written = true
+          track.writeAt = state.timesRtt ? performance.now() : -1
         }
         ;(state?.write ?? socket.write).call(socket, chunk, encoding as BufferEncoding)
       },
@@ -354,6 +373,10 @@ class NodePool {
     )
   }
 
+  /**
+   * A socket finished its request (the agent's 'free' event; called before the agent's own handler, which then
+   * finds a socket past its limits destroyed).
+   */
   onFree(socket: Socket, options: object): void {
     const state = socketState(socket)
     if (!state) return
@@ -371,19 +394,31 @@ class NodePool {
     if (!state) return true
     socket.unref()
     const now = performance.now()
-    const budget = this.options.idleBudget(state.hint, Number.isFinite(state.rtt) ? state.rtt : 0)
-    const ageLeft = state.maxAge > 0 ? state.createdAt + state.maxAge - now : Number.POSITIVE_INFINITY
+    const rtt = Number.isFinite(state.rtt) ? state.rtt : 0
+    // The same hint and round trip as last time (the usual case): the same budget, no lookup.
+    if (state.hint !== state.budgetHint || rtt !== state.budgetRtt) {
+      state.budget = this.options.idleBudget(state.hint, rtt)
+      state.budgetHint = state.hint
+      state.budgetRtt = rtt
+    }
+    const budget = state.budget
     if (budget <= 0) {
       // The server keeps idle sockets too briefly to reuse one safely (core warns about it in settings.warnings).
       this.retire(socket, state, 'idle')
       return false
     }
+    const ageLeft = state.maxAge > 0 ? state.createdAt + state.maxAge - now : Number.POSITIVE_INFINITY
     const ms = Math.max(1, Math.floor(Math.min(ageLeft, budget)))
     state.free = true
     state.freeAt = now
     state.deadline = now + ms
-    // Node re-arms the timer on every call; skip it when the budget is the one already set (the usual case).
-    if ((socket as Socket & { timeout?: number }).timeout !== ms) socket.setTimeout(ms)
+    // The socket's timer stays armed while the socket is in use (as Node's agent does with `timeout`): a byte read
+    // or written restarts it, so after the response it runs `ms` from the last byte. Set it only when its length
+    // changes or it ran out during a long request.
+    if ((socket as Socket & { timeout?: number }).timeout !== ms || state.timerFired) {
+      state.timerFired = false
+      socket.setTimeout(ms)
+    }
     return true
   }
 
@@ -391,7 +426,6 @@ class NodePool {
     const state = socketState(socket)
     if (!state) return
     state.free = false
-    socket.setTimeout(0)
     this.stats.socketsReused += 1
   }
 
@@ -400,14 +434,16 @@ class NodePool {
    * whose deadline has passed is retired now, even if its timer has not fired yet (a busy event loop fires it late).
    */
   pruneFree(): void {
-    const now = performance.now()
-    const lifo = (this.agent as { scheduling?: string }).scheduling !== 'fifo'
     const lists = this.agent.freeSockets as Record<string, Socket[] | undefined>
+    let now = -1
+    let lifo: boolean | undefined
     for (const name in lists) {
       const list = lists[name]
+      lifo ??= (this.agent as { scheduling?: string }).scheduling !== 'fifo'
       while (list && list.length > 0) {
         const socket = (lifo ? list[list.length - 1] : list[0]) as Socket
         const state = socketState(socket)
+        if (now < 0) now = performance.now()
         if (!state || state.deadline > now) break
         this.retireFree(socket, state, 'idle')
       }
@@ -454,6 +490,39 @@ class NodePool {
   }
 }
 
+/**
+ * Every request's `emit` while the agent has it (one function for all, its state in the request's track): holds
+ * back the error and close of a request being sent again, notes the response head, and lets one 'prefinish' through.
+ */
+function trackedEmit(this: http.ClientRequest, event: string | symbol, first?: unknown): boolean {
+  const track = trackOf(this) as RequestTrack
+  if (event === 'response') {
+    if (!track.responded) track.pool.onResponse(this, track, first as http.IncomingMessage)
+  } else if (event === 'error') {
+    if (track.pool.onRequestError(this, track, first)) return true
+  } else if (event === 'close') {
+    if (track.retrying) {
+      // The old socket's close listener has run to its end once this tick is over (its parser freed).
+      track.retrying = false
+      process.nextTick(() => track.pool.resend(this, track))
+      return true
+    }
+  } else if (event === 'prefinish') {
+    // After a replay, attaching the new socket flushes the finished request again: one 'prefinish' is enough.
+    if (track.prefinished) return true
+    track.prefinished = true
+  }
+  // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
+  return (track.emit as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
+}
+
+/** Every request's `destroy` while the agent has it: a request its caller destroyed is never sent again. */
+function trackedDestroy(this: http.ClientRequest, error?: Error): http.ClientRequest {
+  const track = trackOf(this) as RequestTrack
+  track.aborted = true
+  return track.destroy.call(this, error)
+}
+
 function socketState(socket: unknown): SocketState | undefined {
   return socket ? (socket as Record<symbol, SocketState | undefined>)[kState] : undefined
 }
@@ -471,91 +540,71 @@ function warnRetryUnsupported(options: ResolvedOptions): void {
   }
 }
 
-/** A node:http Agent with the policy: drop-in wherever an `http.Agent` goes (http.request, axios, got, node-fetch). */
-class HttpAgentWithPolicy extends http.Agent implements KeepaliveAgentExtras {
-  readonly #pool: NodePool
-  constructor(options: ResolvedOptions, engine: http.AgentOptions) {
-    super({ scheduling: 'lifo', ...engine, keepAlive: true })
-    this.#pool = new NodePool(this, options, 'http:')
+/**
+ * The agent class for a base (http.Agent or https.Agent): the base's own connection making (net or TLS, with TLS
+ * session reuse, servername and ALPN as Node does them) and the pool's hooks around it.
+ */
+function agentWithPolicy<Base extends typeof http.Agent>(
+  base: Base,
+  protocol: 'http:' | 'https:',
+): new (
+  options: ResolvedOptions,
+  engine: ConstructorParameters<Base>[0],
+) => InstanceType<Base> & KeepaliveAgentExtras {
+  const baseAddRequest = (base.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void })
+    .addRequest
+  const baseEmit = base.prototype.emit
+  // typeof http.Agent: TypeScript's mixin rules want a concrete base here; the return type restores the real one.
+  class AgentWithPolicy extends (base as typeof http.Agent) implements KeepaliveAgentExtras {
+    readonly #pool: NodePool
+    constructor(options: ResolvedOptions, engine: http.AgentOptions) {
+      super({ scheduling: 'lifo', ...engine, keepAlive: true })
+      this.#pool = new NodePool(this, options, protocol)
+    }
+    get stats(): HttpPoolStats {
+      return { ...this.#pool.stats }
+    }
+    get settings(): HttpClientSettings {
+      return this.#pool.options.base
+    }
+    override createConnection(
+      options: http.ClientRequestArgs,
+      callback?: (error: Error | null, socket: Duplex) => void,
+    ): Duplex {
+      const socket = super.createConnection(options, callback) as Socket
+      if (socket) this.#pool.adopt(socket, options as Record<string, unknown>)
+      return socket
+    }
+    override keepSocketAlive(socket: Duplex): boolean {
+      return this.#pool.keepSocketAlive(socket as Socket)
+    }
+    override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
+      super.reuseSocket(socket, request)
+      this.#pool.reuseSocket(socket as Socket)
+    }
+    addRequest(request: http.ClientRequest, options: http.ClientRequestArgs): void {
+      this.#pool.addRequest(request)
+      baseAddRequest.call(this, request, options)
+    }
+    // 'free' seen here rather than by a second listener: an event with two listeners copies its listener array on
+    // every emit, and 'free' is emitted once per request.
+    override emit(event: string | symbol, socket?: unknown, options?: unknown): boolean {
+      if (event === 'free') this.#pool.onFree(socket as Socket, options as object)
+      // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
+      return (baseEmit as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
+    }
+    override destroy(): void {
+      this.#pool.close()
+      super.destroy()
+    }
   }
-  get stats(): HttpPoolStats {
-    return { ...this.#pool.stats }
-  }
-  get settings(): HttpClientSettings {
-    return this.#pool.options.base
-  }
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex {
-    const socket = super.createConnection(options, callback) as Socket
-    if (socket) this.#pool.adopt(socket, options as Record<string, unknown>)
-    return socket
-  }
-  override keepSocketAlive(socket: Duplex): boolean {
-    return this.#pool.keepSocketAlive(socket as Socket)
-  }
-  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
-    super.reuseSocket(socket, request)
-    this.#pool.reuseSocket(socket as Socket)
-  }
-  addRequest(request: http.ClientRequest, options: http.ClientRequestArgs): void {
-    this.#pool.addRequest(request)
-    ;(http.Agent.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void }).addRequest.call(
-      this,
-      request,
-      options,
-    )
-  }
-  override destroy(): void {
-    this.#pool.close()
-    super.destroy()
-  }
+  return AgentWithPolicy as never
 }
 
-/** The https flavour: the same engine on https.Agent (TLS session reuse, servername, ALPN as Node does them). */
-class HttpsAgentWithPolicy extends https.Agent implements KeepaliveAgentExtras {
-  readonly #pool: NodePool
-  constructor(options: ResolvedOptions, engine: https.AgentOptions) {
-    super({ scheduling: 'lifo', ...engine, keepAlive: true })
-    this.#pool = new NodePool(this, options, 'https:')
-  }
-  get stats(): HttpPoolStats {
-    return { ...this.#pool.stats }
-  }
-  get settings(): HttpClientSettings {
-    return this.#pool.options.base
-  }
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex {
-    const socket = (
-      https.Agent.prototype as unknown as { createConnection: (o: unknown, c: unknown) => Socket }
-    ).createConnection.call(this, options, callback)
-    if (socket) this.#pool.adopt(socket, options as Record<string, unknown>)
-    return socket
-  }
-  override keepSocketAlive(socket: Duplex): boolean {
-    return this.#pool.keepSocketAlive(socket as Socket)
-  }
-  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
-    super.reuseSocket(socket, request)
-    this.#pool.reuseSocket(socket as Socket)
-  }
-  addRequest(request: http.ClientRequest, options: http.ClientRequestArgs): void {
-    this.#pool.addRequest(request)
-    ;(https.Agent.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void }).addRequest.call(
-      this,
-      request,
-      options,
-    )
-  }
-  override destroy(): void {
-    this.#pool.close()
-    super.destroy()
-  }
-}
+/** A node:http Agent with the policy: drop-in wherever an `http.Agent` goes (http.request, axios, got, node-fetch). */
+const HttpAgentWithPolicy = agentWithPolicy(http.Agent, 'http:')
+/** The https flavour: the same engine on https.Agent. */
+const HttpsAgentWithPolicy = agentWithPolicy(https.Agent, 'https:')
 
 /**
  * An http.Agent for the policy (default: the `balanced` preset). Options: this package's (see HttpKeepaliveOptions)

@@ -1,13 +1,18 @@
 /**
  * createDispatcher: an undici Dispatcher (undici 7 or 8) with the same policy and behaviour as createAgent.
  *
- * Built from undici's public parts: an Agent whose Pools (clientTtl = jittered maxSocketAge) make Clients
- * (keepAliveTimeout = core's idle budget, keepAliveTimeoutThreshold = the round-trip margin, maxRequestsPerClient =
- * jittered maxRequestsPerSocket) that connect through our connector (undici's buildConnector, then full TCP keepalive
- * from @keepalive/tcp on the connected socket). undici itself honours `Keep-Alive: timeout=` and checks an idle
- * socket's deadline before reuse. The connector also watches each socket's bytes, so that when a request fails the
- * error can be traced to its socket: was it reused, had any response byte arrived? That is what the retry needs,
- * and undici's RetryHandler cannot tell (it retries fresh sockets too, and no non-idempotent request at all).
+ * Built from undici's public parts: an Agent whose Pools make Clients (keepAliveTimeout = core's idle budget,
+ * keepAliveTimeoutThreshold = the round-trip margin, maxRequestsPerClient = jittered maxRequestsPerSocket) that
+ * connect through our connector (undici's buildConnector, then full TCP keepalive from @keepalive/tcp on the
+ * connected socket). undici itself honours `Keep-Alive: timeout=` and checks an idle socket's deadline before reuse.
+ * The connector also watches each socket's bytes, so that when a request fails the error can be traced to its
+ * socket: was it reused, had any response byte arrived? That is what the retry needs, and undici's RetryHandler
+ * cannot tell (it retries fresh sockets too, and no non-idempotent request at all). A socket past its (jittered)
+ * maxSocketAge is closed when the request on it ends — not with Pool's clientTtl, which reads the clock once per busy
+ * Client on every dispatch (it is used only when undici pipelines, where "between requests" is not known here).
+ *
+ * Per request: one wrapper object (handler and, across a retry, the caller's controller), dispatched straight to the
+ * Agent; no interceptor layer, and undici 7's old handler API passed through in its own terms.
  */
 import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
@@ -53,6 +58,9 @@ export interface KeepaliveDispatcher extends Dispatcher {
 
 const ENGINE = 'undici'
 const kRecord = Symbol('keepalive.http.undiciSocket')
+/** The message of the informational error a socket past its age is closed with (undici's own idle close uses one too). */
+const AGE_MESSAGE = 'socket max age'
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 interface SocketRecord {
   readonly socket: Socket
@@ -64,11 +72,24 @@ interface SocketRecord {
   startBytesRead: number
   lastReadAt: number
   idleMs: number | undefined
+  /** Past its (jittered) maxSocketAge: retired when the request on it ends. */
+  aged: boolean
+  ageTimer: NodeJS.Timeout | undefined
 }
 
 type AnyHandler = Dispatcher.DispatchHandler & Record<string, unknown>
 type Controller = Dispatcher.DispatchController & { rawHeaders?: unknown; rawTrailers?: unknown }
-
+/** undici 7's handler API (onConnect, onHeaders, …): its own `request` and Node 20's bundled fetch still use it. */
+interface LegacyHandler {
+  onConnect(abort: (reason?: Error) => void, context?: unknown): void
+  onHeaders?(statusCode: number, rawHeaders: unknown, resume: () => void, statusText?: string): boolean
+  onData?(chunk: Buffer): boolean
+  onComplete?(trailers: unknown): void
+  onError(error: Error): void
+  onUpgrade?(statusCode: number, rawHeaders: unknown, socket: unknown): void
+  onResponseStarted?(): void
+}
+type AnyDispatch = (opts: Dispatcher.DispatchOptions, handler: object) => boolean
 let defaultUndici: UndiciModule | undefined
 function loadUndici(): UndiciModule {
   if (!defaultUndici) {
@@ -115,295 +136,207 @@ const classes = new WeakMap<
   ) => unknown
 >()
 
-/** One class per undici copy: it must extend that copy's Dispatcher. */
-function dispatcherClass(u: UndiciModule) {
-  const cached = classes.get(u)
-  if (cached) return cached
-  class PolicyDispatcher extends u.Dispatcher {
-    readonly #options: ResolvedOptions
-    readonly #stats = createStats()
-    readonly #agent: Dispatcher
-    readonly #dispatch: Dispatcher['dispatch']
-    readonly #byPort = new Map<number, SocketRecord>()
-    /** Smallest time to a response head per origin: the round trip the next Clients' margin is sized for. */
-    readonly #rtt = new Map<string, number>()
-    /** Options for a one-off Client that carries a retry: its own fresh socket, through the same connector. */
-    readonly #retryClientOptions: object
+/**
+ * The request whose head is about to be written. undici calls a handler's onRequestStart (onConnect in undici 7's
+ * old API) and then writes the request head on the socket in the same synchronous step, so the socket write that
+ * follows tells which socket the request went on. Set only for requests whose head goes out in that step (a body
+ * that is none, a string or bytes; a stream's head waits for its first chunk), taken by the next write.
+ */
+let pendingLink: RequestWrapper | undefined
 
-    constructor(options: ResolvedOptions, engine: Omit<DispatcherOptions, keyof HttpKeepaliveOptions>) {
-      super()
-      this.#options = options
-      const base = options.base
-      const connector = u.buildConnector({ ...(engine.connect ?? {}), keepAlive: false } as never)
-      const connect = (opts: object, callback: (error: Error | null, socket: Socket | null) => void) =>
-        connector(opts as never, (error, socket) => {
-          if (error || !socket) callback(error ?? new Error('no socket'), null)
-          else {
-            this.#adopt(socket as Socket, opts as { protocol?: string; hostname?: string; port?: string })
-            callback(null, socket as Socket)
-          }
-        })
-      const poolOptions = {
-        ...(engine.pool ?? {}),
-        ...(engine.connections === undefined ? {} : { connections: engine.connections }),
-        connect,
-        // The budget before any hint; a Keep-Alive hint can lower it (never raise it: keepAliveMaxTimeout).
-        keepAliveTimeout: Math.max(1, base.freeSocketTimeout),
-        keepAliveMaxTimeout: Math.max(1, base.freeSocketTimeout),
-        ...(base.reuseSockets ? {} : { pipelining: 0 }),
-      }
-      this.#retryClientOptions = { ...poolOptions, keepAliveTimeoutThreshold: options.margin(0) }
-      this.#agent = new u.Agent({
-        factory: (origin: string | URL, agentOpts: object) => {
-          const limits = options.socketLimits()
-          const key = String(origin)
-          return new u.Pool(origin, {
-            ...agentOpts,
-            ...poolOptions,
-            ...(limits.maxAge > 0 ? { clientTtl: limits.maxAge } : {}),
-            factory: (clientOrigin: string | URL, clientOpts: object) => {
-              const own = options.socketLimits()
-              return new u.Client(clientOrigin, {
-                ...clientOpts,
-                keepAliveTimeoutThreshold: options.margin(this.#rtt.get(key) ?? 0),
-                // undici resets the socket after this many requests: the same count as node:http (pool.test.ts).
-                ...(own.maxRequests > 0 ? { maxRequestsPerClient: own.maxRequests } : {}),
-              } as never)
-            },
-          } as never)
+/**
+ * Per dispatcher: options, counters, the sockets' records, the round trips measured. What the request wrappers and
+ * the connector share; the Dispatcher subclass only holds it.
+ */
+class UndiciEngine {
+  readonly stats = createStats()
+  /** Smallest time to a response head per origin: the round trip the next Clients' margin is sized for. */
+  readonly rtt = new Map<string, number>()
+  readonly byPort = new Map<number, SocketRecord>()
+  /** The margin with no round trip measured: once an origin's margin is down to it, the round trip is not timed any more. */
+  readonly floorMargin: number
+  /** Options for a one-off Client that carries a retry: its own fresh socket, through the same connector. */
+  retryClientOptions: object = {}
+  /** Sockets retire at maxSocketAge when their request ends (true unless undici pipelines: then Pool clientTtl). */
+  ageBySocket = true
+
+  constructor(
+    readonly u: UndiciModule,
+    readonly options: ResolvedOptions,
+  ) {
+    this.floorMargin = options.margin(0)
+  }
+
+  /** A socket from the connector, connected: TCP keepalive, its record, and the write and read watchers. */
+  adopt(socket: Socket, opts: { protocol?: string; hostname?: string; port?: string }): void {
+    const now = performance.now()
+    const record: SocketRecord = {
+      socket,
+      origin: `${opts.protocol ?? 'http:'}//${opts.hostname ?? ''}:${opts.port ?? ''}`,
+      createdAt: now,
+      requests: 0,
+      bytesReadAtLastWrite: -1,
+      startBytesRead: 0,
+      lastReadAt: now,
+      idleMs: undefined,
+      aged: false,
+      ageTimer: undefined,
+    }
+    ;(socket as unknown as Record<symbol, SocketRecord>)[kRecord] = record
+    const stats = this.stats
+    stats.socketsCreated += 1
+    const port = socket.localPort
+    if (port !== undefined) this.byPort.set(port, record)
+    // The connector ran `connect`: the socket is connected, so this applies now (TLS included).
+    applyTcpKeepalive(socket, this.options.policy)
+    const maxAge = this.ageBySocket ? this.options.socketLimits().maxAge : 0
+    if (maxAge > 0) {
+      // Timers hold at most 2^31 - 1 ms (~24.8 days); a longer age is that long.
+      record.ageTimer = setTimeout(
+        () => {
+          record.aged = true
         },
-      } as never)
-      const forward = this.emit.bind(this) as (event: string, ...args: unknown[]) => boolean
-      const listen = this.#agent.on.bind(this.#agent) as (
-        event: string,
-        l: (...a: unknown[]) => void,
-      ) => unknown
-      for (const event of ['connect', 'disconnect', 'connectionError', 'drain']) {
-        listen(event, (...args) => forward(event, ...args))
+        Math.min(maxAge, MAX_TIMER_MS),
+      )
+      record.ageTimer.unref()
+    }
+    const write = socket.write
+    socket.write = function (this: Socket) {
+      if (this.bytesRead !== record.bytesReadAtLastWrite) {
+        // Something was read since our last write: this write starts the next request (undici pipelines 1 by default).
+        record.requests += 1
+        record.startBytesRead = this.bytesRead
+        if (record.requests > 1) {
+          record.idleMs = performance.now() - record.lastReadAt
+          stats.socketsReused += 1
+        } else record.idleMs = undefined
       }
-      // compose: undici 7 hands the interceptor every handler in the new API (wrapping legacy ones, e.g. Node 20's
-      // built-in fetch); undici 8 accepts only the new API anyway.
-      this.#dispatch = this.#agent.compose(
-        (dispatch) => (opts, handler) => this.#dispatchWithRetry(dispatch, opts, handler as AnyHandler, 0),
-      ).dispatch
-    }
-
-    get stats(): HttpPoolStats {
-      return { ...this.#stats }
-    }
-    get settings(): HttpClientSettings {
-      return this.#options.base
-    }
-
-    override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-      return this.#dispatch(opts, handler)
-    }
-    override close(callback?: () => void): Promise<void> {
-      const done = this.#agent.close()
-      if (callback) done.then(callback, callback)
-      return done
-    }
-    // biome-ignore lint/suspicious/noExplicitAny: undici's overloads (err?, callback?) in one signature.
-    override destroy(...args: any[]): any {
-      const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
-      const done = this.#agent.destroy((args[0] as Error | null | undefined) ?? null)
-      if (callback) done.then(callback, callback)
-      return done
-    }
-
-    #adopt(socket: Socket, opts: { protocol?: string; hostname?: string; port?: string }): void {
-      const record: SocketRecord = {
-        socket,
-        origin: `${opts.protocol ?? 'http:'}//${opts.hostname ?? ''}:${opts.port ?? ''}`,
-        createdAt: performance.now(),
-        requests: 0,
-        bytesReadAtLastWrite: -1,
-        startBytesRead: 0,
-        lastReadAt: performance.now(),
-        idleMs: undefined,
+      record.bytesReadAtLastWrite = this.bytesRead
+      const link = pendingLink
+      if (link !== undefined) {
+        pendingLink = undefined
+        link.record = record
       }
-      ;(socket as unknown as Record<symbol, SocketRecord>)[kRecord] = record
-      this.#stats.socketsCreated += 1
-      const port = socket.localPort
-      if (port !== undefined) this.#byPort.set(port, record)
-      // The connector ran `connect`: the socket is connected, so this applies now (TLS included).
-      applyTcpKeepalive(socket, this.#options.policy)
-      const write = socket.write
-      const stats = this.#stats
-      socket.write = function (this: Socket, ...args: unknown[]) {
-        if (this.bytesRead !== record.bytesReadAtLastWrite) {
-          // Something was read since our last write: this write starts the next request (undici pipelines 1 by default).
-          record.requests += 1
-          record.startBytesRead = this.bytesRead
-          const now = performance.now()
-          record.idleMs = record.requests > 1 ? now - record.lastReadAt : undefined
-          if (record.requests > 1) stats.socketsReused += 1
-        }
-        record.bytesReadAtLastWrite = this.bytesRead
-        return (write as (...a: unknown[]) => boolean).apply(this, args)
-      } as Socket['write']
-      socket.on('data', () => {
-        record.lastReadAt = performance.now()
-      })
-      socket.on('error', (error: Error & { code?: string }) => {
-        // The same object reaches the failed request's handler: tie it to this socket.
-        if (!Object.isFrozen(error)) (error as unknown as Record<symbol, SocketRecord>)[kRecord] = record
-        if (error.code === 'UND_ERR_INFO') this.#retired(record, error.message)
-      })
-      socket.on('end', () => {
-        stats.closedByServer += 1
-        if (httpChannels.socketClosedByServer.hasSubscribers) {
-          httpChannels.socketClosedByServer.publish({
-            engine: ENGINE,
-            origin: record.origin,
-            idleMs: performance.now() - record.lastReadAt,
-            requests: record.requests,
-          })
-        }
-      })
-      socket.once('close', () => {
-        // undici fails the socket's requests inside its own 'close' listener, after this one: keep the record a tick.
-        if (port !== undefined)
-          setImmediate(() => this.#byPort.get(port) === record && this.#byPort.delete(port))
-      })
-      if (httpChannels.socketCreated.hasSubscribers) {
-        httpChannels.socketCreated.publish({ engine: ENGINE, origin: record.origin, socket })
-      }
-    }
-
-    #retired(record: SocketRecord, message: string): void {
-      const reason = message === 'socket idle timeout' ? 'idle' : 'requests'
-      if (reason === 'idle') this.#stats.expiredIdle += 1
-      else this.#stats.retired += 1
-      if (httpChannels.socketRetired.hasSubscribers) {
-        const now = performance.now()
-        httpChannels.socketRetired.publish({
+      // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
+      return (write as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
+    } as Socket['write']
+    socket.on('data', () => {
+      record.lastReadAt = performance.now()
+    })
+    socket.on('error', (error: Error & { code?: string }) => {
+      // The same object reaches the failed request's handler: tie it to this socket.
+      if (!Object.isFrozen(error)) (error as unknown as Record<symbol, SocketRecord>)[kRecord] = record
+      if (error.code === 'UND_ERR_INFO') this.retired(record, error.message)
+    })
+    socket.on('end', () => {
+      stats.closedByServer += 1
+      if (httpChannels.socketClosedByServer.hasSubscribers) {
+        httpChannels.socketClosedByServer.publish({
           engine: ENGINE,
           origin: record.origin,
-          reason,
-          idleMs: now - record.lastReadAt,
-          ageMs: now - record.createdAt,
+          idleMs: performance.now() - record.lastReadAt,
           requests: record.requests,
         })
       }
-    }
-
-    #recordOf(error: unknown): SocketRecord | undefined {
-      if (error === null || typeof error !== 'object') return undefined
-      const own = (error as Record<symbol, SocketRecord | undefined>)[kRecord]
-      if (own) return own
-      // SocketError('closed') is made at close without an 'error' event; it carries the socket's address.
-      const port = (error as { socket?: { localPort?: number } }).socket?.localPort
-      return port === undefined ? undefined : this.#byPort.get(port)
-    }
-
-    #dispatchWithRetry(
-      dispatch: Dispatcher['dispatch'],
-      opts: Dispatcher.DispatchOptions,
-      handler: AnyHandler,
-      attempt: number,
-      firstError?: unknown,
-      outer?: OuterController,
-      finished?: () => void,
-    ): boolean {
-      const controller = outer ?? new OuterController()
-      const started = performance.now()
-      const origin = String(opts.origin ?? '')
-      let responseStarted = false
-      const self = this
-      const wrapped: Dispatcher.DispatchHandler = {
-        onRequestStart(inner, context) {
-          controller.current = inner as Controller
-          if (controller.abortedWith !== undefined) inner.abort(controller.abortedWith)
-          else if (attempt === 0) handler.onRequestStart?.(controller as never, context)
-        },
-        onRequestUpgrade(inner, statusCode, headers, socket) {
-          controller.current = inner as Controller
-          handler.onRequestUpgrade?.(controller as never, statusCode, headers, socket)
-        },
-        onResponseStart(inner, statusCode, headers, statusMessage) {
-          responseStarted = true
-          const rtt = performance.now() - started
-          if (rtt < (self.#rtt.get(origin) ?? Number.POSITIVE_INFINITY)) {
-            if (self.#rtt.size >= 1024) self.#rtt.clear()
-            self.#rtt.set(origin, rtt)
-          }
-          controller.current = inner as Controller
-          return handler.onResponseStart?.(controller as never, statusCode, headers, statusMessage)
-        },
-        onResponseData(_inner, chunk) {
-          return handler.onResponseData?.(controller as never, chunk)
-        },
-        onResponseEnd(_inner, trailers) {
-          finished?.()
-          return handler.onResponseEnd?.(controller as never, trailers)
-        },
-        onResponseError(_inner, error) {
-          const record = self.#recordOf(error)
-          const reusedSocket = attempt === 0 && record !== undefined && record.requests > 1
-          const bytesArrived = record !== undefined && record.socket.bytesRead > record.startBytesRead
-          const reason = whyNotRetry({
-            enabled: self.#options.retry,
-            reusedSocket,
-            attempt,
-            responseStarted: responseStarted || bytesArrived,
-            replayableMethod: isReplayableRequest(opts.method, hasIdempotencyKey(opts.headers)),
-            bodyKept: isReplayableBody(opts.body),
-            aborted: controller.abortedWith !== undefined,
-            error,
-          })
-          const facts: ReuseFacts = Object.freeze({
-            engine: ENGINE,
-            reusedSocket: attempt > 0 || reusedSocket,
-            socketRequests: record ? record.requests - 1 : undefined,
-            idleMs: record?.idleMs,
-            retried: attempt > 0,
-            notRetriedBecause: reason ?? 'already retried',
-            ...(attempt > 0 ? { firstError } : {}),
-          })
-          if (reason === undefined) {
-            self.#stats.requestsRetried += 1
-            if (httpChannels.requestRetried.hasSubscribers) {
-              httpChannels.requestRetried.publish({
-                engine: ENGINE,
-                method: opts.method,
-                origin,
-                error,
-                facts,
-              })
-            }
-            // The retry goes on a socket of its own: a pooled one could be the next stale socket of the same race.
-            const client = new u.Client(origin, self.#retryClientOptions as never)
-            const once: Dispatcher['dispatch'] = (o, h) => client.dispatch(o, h)
-            const closeClient = () => {
-              client.close().catch(() => {})
-            }
-            self.#dispatchWithRetry(once, opts, handler, attempt + 1, error, controller, closeClient)
-            return
-          }
-          finished?.()
-          attachFacts(error, facts)
-          self.#stats.requestsFailed += 1
-          if (httpChannels.requestFailed.hasSubscribers) {
-            httpChannels.requestFailed.publish({ engine: ENGINE, method: opts.method, origin, error, facts })
-          }
-          handler.onResponseError?.(controller as never, error)
-        },
-      }
-      return dispatch(opts, wrapped)
+    })
+    socket.once('close', () => {
+      if (record.ageTimer !== undefined) clearTimeout(record.ageTimer)
+      // undici fails the socket's requests inside its own 'close' listener, after this one: keep the record a tick.
+      if (port !== undefined) setImmediate(() => this.byPort.get(port) === record && this.byPort.delete(port))
+    })
+    if (httpChannels.socketCreated.hasSubscribers) {
+      httpChannels.socketCreated.publish({ engine: ENGINE, origin: record.origin, socket })
     }
   }
-  classes.set(u, PolicyDispatcher as never)
-  return PolicyDispatcher
+
+  /**
+   * A request ended on a socket past its age: close the socket now, between requests (undici pipelines one request
+   * per socket unless told otherwise, and this one is complete). undici treats the informational error as its own
+   * idle-timeout close: nothing fails, the next request connects anew.
+   */
+  retireAged(record: SocketRecord): void {
+    if (record.socket.destroyed) return
+    const Info = (this.u as { errors?: { InformationalError?: new (message: string) => Error } }).errors
+      ?.InformationalError
+    const error = Info
+      ? new Info(AGE_MESSAGE)
+      : Object.assign(new Error(AGE_MESSAGE), { code: 'UND_ERR_INFO' })
+    record.socket.destroy(error)
+  }
+
+  retired(record: SocketRecord, message: string): void {
+    const reason = message === 'socket idle timeout' ? 'idle' : message === AGE_MESSAGE ? 'age' : 'requests'
+    if (reason === 'idle') this.stats.expiredIdle += 1
+    else this.stats.retired += 1
+    if (httpChannels.socketRetired.hasSubscribers) {
+      const now = performance.now()
+      httpChannels.socketRetired.publish({
+        engine: ENGINE,
+        origin: record.origin,
+        reason,
+        idleMs: now - record.lastReadAt,
+        ageMs: now - record.createdAt,
+        requests: record.requests,
+      })
+    }
+  }
+
+  recordOf(error: unknown): SocketRecord | undefined {
+    if (error === null || typeof error !== 'object') return undefined
+    const own = (error as Record<symbol, SocketRecord | undefined>)[kRecord]
+    if (own) return own
+    // SocketError('closed') is made at close without an 'error' event; it carries the socket's address.
+    const port = (error as { socket?: { localPort?: number } }).socket?.localPort
+    return port === undefined ? undefined : this.byPort.get(port)
+  }
+
+  /** Notes a response head's time to the origin's round trip, while that can still lower the margin. */
+  noteRtt(origin: string, rtt: number): void {
+    if (rtt < (this.rtt.get(origin) ?? Number.POSITIVE_INFINITY)) {
+      if (this.rtt.size >= 1024) this.rtt.clear()
+      this.rtt.set(origin, rtt)
+    }
+  }
+
+  /** True while a smaller round trip could still lower this origin's margin (it is above the floor). */
+  timesRtt(origin: string): boolean {
+    const rtt = this.rtt.get(origin)
+    return rtt === undefined || this.options.margin(rtt) > this.floorMargin
+  }
 }
 
 /**
- * The controller the caller's handler sees: the same object across a retry, forwarding to the current attempt's.
- * An abort between attempts is remembered and applied when the next attempt starts.
+ * One request through the dispatcher, for its whole life (both attempts): the handler undici calls, and the
+ * controller the caller's handler sees (the same object across a retry, forwarding to the current attempt's). One
+ * object per request, its methods on the prototype: no closures on the hot path.
  */
-class OuterController {
-  current: Controller | undefined
-  abortedWith: Error | undefined
+class RequestWrapper {
+  attempt = 0
+  firstError: unknown = undefined
+  current: Controller | undefined = undefined
+  abortedWith: Error | undefined = undefined
+  responseStarted = false
+  /** When the attempt was dispatched, while the origin's round trip is still timed; otherwise -1. */
+  started = -1
+  /** The socket the current attempt was written on (see pendingLink). */
+  record: SocketRecord | undefined = undefined
+  /** Closes the one-off Client of a retry. */
+  finished: (() => void) | undefined = undefined
+  readonly origin: string
+  readonly linkable: boolean
+
+  constructor(
+    readonly engine: UndiciEngine,
+    readonly opts: Dispatcher.DispatchOptions,
+    readonly handler: AnyHandler,
+  ) {
+    const origin = opts.origin
+    this.origin = typeof origin === 'string' ? origin : String(origin ?? '')
+    this.linkable = isReplayableBody(opts.body)
+    if (engine.timesRtt(this.origin)) this.started = performance.now()
+  }
+
+  // The caller's controller.
   abort(reason?: Error): void {
     this.abortedWith = reason ?? new Error('aborted')
     this.current?.abort(this.abortedWith)
@@ -429,6 +362,274 @@ class OuterController {
   get rawTrailers(): unknown {
     return this.current?.rawTrailers
   }
+
+  // The handler undici calls (new API).
+  onRequestStart(inner: Controller, context: unknown): void {
+    this.current = inner
+    if (this.abortedWith !== undefined) inner.abort(this.abortedWith)
+    else {
+      if (this.attempt === 0) this.handler.onRequestStart?.(this as never, context as never)
+      if (this.linkable && this.abortedWith === undefined && !inner.aborted) pendingLink = this
+    }
+  }
+  onRequestUpgrade(inner: Controller, statusCode: number, headers: unknown, socket: unknown): void {
+    this.current = inner
+    this.handler.onRequestUpgrade?.(this as never, statusCode, headers as never, socket as never)
+  }
+  onResponseStart(inner: Controller, statusCode: number, headers: unknown, statusMessage?: string): void {
+    this.gotResponse()
+    this.current = inner
+    this.handler.onResponseStart?.(this as never, statusCode, headers as never, statusMessage)
+  }
+  onResponseData(_inner: Controller, chunk: Buffer): void {
+    this.handler.onResponseData?.(this as never, chunk)
+  }
+  onResponseEnd(_inner: Controller, trailers: unknown): void {
+    this.ended()
+    this.handler.onResponseEnd?.(this as never, trailers as never)
+  }
+  onResponseError(_inner: Controller, error: Error): void {
+    if (!this.retried(error)) this.handler.onResponseError?.(this as never, error)
+  }
+
+  gotResponse(): void {
+    this.responseStarted = true
+    if (this.started >= 0) this.engine.noteRtt(this.origin, performance.now() - this.started)
+  }
+
+  ended(): void {
+    const record = this.record
+    // Between requests now (one request per socket at a time): a socket past its age goes.
+    if (record?.aged === true) this.engine.retireAged(record)
+    this.finished?.()
+  }
+
+  /** The request failed: sent again (true) by Go's rules, or the facts attached for the caller (false). */
+  retried(error: unknown): boolean {
+    const { engine, attempt, opts } = this
+    const record = engine.recordOf(error)
+    const reusedSocket = attempt === 0 && record !== undefined && record.requests > 1
+    const bytesArrived = record !== undefined && record.socket.bytesRead > record.startBytesRead
+    const reason = whyNotRetry({
+      enabled: engine.options.retry,
+      reusedSocket,
+      attempt,
+      responseStarted: this.responseStarted || bytesArrived,
+      replayableMethod: isReplayableRequest(opts.method, hasIdempotencyKey(opts.headers)),
+      bodyKept: this.linkable,
+      aborted: this.abortedWith !== undefined,
+      error,
+    })
+    const facts: ReuseFacts = Object.freeze({
+      engine: ENGINE,
+      reusedSocket: attempt > 0 || reusedSocket,
+      socketRequests: record ? record.requests - 1 : undefined,
+      idleMs: record?.idleMs,
+      retried: attempt > 0,
+      notRetriedBecause: reason ?? 'already retried',
+      ...(attempt > 0 ? { firstError: this.firstError } : {}),
+    })
+    const stats = engine.stats
+    if (reason === undefined) {
+      stats.requestsRetried += 1
+      if (httpChannels.requestRetried.hasSubscribers) {
+        httpChannels.requestRetried.publish({
+          engine: ENGINE,
+          method: opts.method,
+          origin: this.origin,
+          error,
+          facts,
+        })
+      }
+      // The retry goes on a socket of its own: a pooled one could be the next stale socket of the same race.
+      const client = new engine.u.Client(this.origin, engine.retryClientOptions as never)
+      this.attempt = 1
+      this.firstError = error
+      this.responseStarted = false
+      this.record = undefined
+      this.started = this.started >= 0 ? performance.now() : -1
+      this.finished = () => {
+        client.close().catch(() => {})
+      }
+      ;(client.dispatch as AnyDispatch).call(client, opts, this.legacyTwin ?? this)
+      return true
+    }
+    this.finished?.()
+    attachFacts(error, facts)
+    stats.requestsFailed += 1
+    if (httpChannels.requestFailed.hasSubscribers) {
+      httpChannels.requestFailed.publish({
+        engine: ENGINE,
+        method: opts.method,
+        origin: this.origin,
+        error,
+        facts,
+      })
+    }
+    return false
+  }
+
+  /** The old-API face of this request, when its caller speaks undici 7's old API (see LegacyRequestWrapper). */
+  legacyTwin: LegacyRequestWrapper | undefined = undefined
+}
+
+/**
+ * undici 7's old handler API, passed through as it is: undici 7's own `request` and Node 20's fetch call with such a
+ * handler, and undici 7 runs it without adapters; wrapping it in the new API would add two adapter layers (and a
+ * second header parse) per request.
+ */
+class LegacyRequestWrapper {
+  readonly state: RequestWrapper
+  /** The caller's abort: the same function across a retry, forwarding to the current attempt's. */
+  readonly abortFn: (reason?: Error) => void
+  innerAbort: ((reason?: Error) => void) | undefined = undefined
+
+  constructor(
+    engine: UndiciEngine,
+    opts: Dispatcher.DispatchOptions,
+    readonly legacy: LegacyHandler,
+  ) {
+    const state = new RequestWrapper(engine, opts, legacy as unknown as AnyHandler)
+    state.legacyTwin = this
+    this.state = state
+    this.abortFn = (reason) => {
+      state.abortedWith = reason ?? new Error('aborted')
+      this.innerAbort?.(state.abortedWith)
+    }
+  }
+
+  onConnect(abort: (reason?: Error) => void, context?: unknown): void {
+    const state = this.state
+    this.innerAbort = abort
+    if (state.abortedWith !== undefined) abort(state.abortedWith)
+    else {
+      if (state.attempt === 0) this.legacy.onConnect(this.abortFn, context)
+      if (state.linkable && state.abortedWith === undefined) pendingLink = state
+    }
+  }
+  onResponseStarted(): void {
+    this.legacy.onResponseStarted?.()
+  }
+  onHeaders(statusCode: number, rawHeaders: unknown, resume: () => void, statusText?: string): boolean {
+    this.state.gotResponse()
+    return this.legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true
+  }
+  onData(chunk: Buffer): boolean {
+    return this.legacy.onData?.(chunk) ?? true
+  }
+  onComplete(trailers: unknown): void {
+    this.state.ended()
+    this.legacy.onComplete?.(trailers)
+  }
+  onUpgrade(statusCode: number, rawHeaders: unknown, socket: unknown): void {
+    this.legacy.onUpgrade?.(statusCode, rawHeaders, socket)
+  }
+  onError(error: Error): void {
+    if (!this.state.retried(error)) this.legacy.onError(error)
+  }
+}
+
+/** One class per undici copy: it must extend that copy's Dispatcher. */
+function dispatcherClass(u: UndiciModule) {
+  const cached = classes.get(u)
+  if (cached) return cached
+  class PolicyDispatcher extends u.Dispatcher {
+    readonly #engine: UndiciEngine
+    readonly #agent: Dispatcher
+
+    constructor(options: ResolvedOptions, engine: Omit<DispatcherOptions, keyof HttpKeepaliveOptions>) {
+      super()
+      const state = new UndiciEngine(u, options)
+      this.#engine = state
+      const base = options.base
+      const connector = u.buildConnector({ ...(engine.connect ?? {}), keepAlive: false } as never)
+      const connect = (opts: object, callback: (error: Error | null, socket: Socket | null) => void) =>
+        connector(opts as never, (error, socket) => {
+          if (error || !socket) callback(error ?? new Error('no socket'), null)
+          else {
+            state.adopt(socket as Socket, opts as { protocol?: string; hostname?: string; port?: string })
+            callback(null, socket as Socket)
+          }
+        })
+      const poolOptions = {
+        ...(engine.pool ?? {}),
+        ...(engine.connections === undefined ? {} : { connections: engine.connections }),
+        connect,
+        // The budget before any hint; a Keep-Alive hint can lower it (never raise it: keepAliveMaxTimeout).
+        keepAliveTimeout: Math.max(1, base.freeSocketTimeout),
+        keepAliveMaxTimeout: Math.max(1, base.freeSocketTimeout),
+        ...(base.reuseSockets ? {} : { pipelining: 0 }),
+      }
+      // With more than one request in flight per socket, "between requests" is not known here: undici's Pool then
+      // retires whole Clients at clientTtl instead (checked on every dispatch, which is why it is not the default).
+      const pipelining = (poolOptions as { pipelining?: unknown }).pipelining
+      state.ageBySocket = pipelining === undefined || pipelining === 0 || pipelining === 1
+      state.retryClientOptions = { ...poolOptions, keepAliveTimeoutThreshold: options.margin(0) }
+      this.#agent = new u.Agent({
+        factory: (origin: string | URL, agentOpts: object) => {
+          const key = String(origin)
+          const maxAge = state.ageBySocket ? 0 : options.socketLimits().maxAge
+          return new u.Pool(origin, {
+            ...agentOpts,
+            ...poolOptions,
+            ...(maxAge > 0 ? { clientTtl: maxAge } : {}),
+            factory: (clientOrigin: string | URL, clientOpts: object) => {
+              const own = options.socketLimits()
+              return new u.Client(clientOrigin, {
+                ...clientOpts,
+                keepAliveTimeoutThreshold: options.margin(state.rtt.get(key) ?? 0),
+                // undici resets the socket after this many requests: the same count as node:http (pool.test.ts).
+                ...(own.maxRequests > 0 ? { maxRequestsPerClient: own.maxRequests } : {}),
+              } as never)
+            },
+          } as never)
+        },
+      } as never)
+      const forward = this.emit.bind(this) as (event: string, ...args: unknown[]) => boolean
+      const listen = this.#agent.on.bind(this.#agent) as (
+        event: string,
+        l: (...a: unknown[]) => void,
+      ) => unknown
+      for (const event of ['connect', 'disconnect', 'connectionError', 'drain']) {
+        listen(event, (...args) => forward(event, ...args))
+      }
+    }
+
+    get stats(): HttpPoolStats {
+      return { ...this.#engine.stats }
+    }
+    get settings(): HttpClientSettings {
+      return this.#engine.options.base
+    }
+
+    /**
+     * Straight to the Agent with one wrapper object per request. A handler in undici 7's old API (undici 7's own
+     * `request`, Node 20's fetch) gets an old-API wrapper, which undici 7 runs without adapters; one in the new API
+     * (undici 8, interceptors) the new-API wrapper.
+     */
+    override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      const h = handler as AnyHandler
+      const wrapped =
+        typeof h?.onRequestStart !== 'function' && typeof h?.onConnect === 'function'
+          ? new LegacyRequestWrapper(this.#engine, opts, h as unknown as LegacyHandler)
+          : new RequestWrapper(this.#engine, opts, h)
+      return (this.#agent.dispatch as AnyDispatch).call(this.#agent, opts, wrapped)
+    }
+    override close(callback?: () => void): Promise<void> {
+      const done = this.#agent.close()
+      if (callback) done.then(callback, callback)
+      return done
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: undici's overloads (err?, callback?) in one signature.
+    override destroy(...args: any[]): any {
+      const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
+      const done = this.#agent.destroy((args[0] as Error | null | undefined) ?? null)
+      if (callback) done.then(callback, callback)
+      return done
+    }
+  }
+  classes.set(u, PolicyDispatcher as never)
+  return PolicyDispatcher
 }
 
 /** A body we can send again as it is: none, a string, or bytes (streams and iterables are consumed by the first try). */
