@@ -547,6 +547,7 @@ function warnRetryUnsupported(options: ResolvedOptions): void {
 function agentWithPolicy<Base extends typeof http.Agent>(
   base: Base,
   protocol: 'http:' | 'https:',
+  name: string,
 ): new (
   options: ResolvedOptions,
   engine: ConstructorParameters<Base>[0],
@@ -598,13 +599,14 @@ function agentWithPolicy<Base extends typeof http.Agent>(
       super.destroy()
     }
   }
+  Object.defineProperty(AgentWithPolicy, 'name', { value: name })
   return AgentWithPolicy as never
 }
 
 /** A node:http Agent with the policy: drop-in wherever an `http.Agent` goes (http.request, axios, got, node-fetch). */
-const HttpAgentWithPolicy = agentWithPolicy(http.Agent, 'http:')
+const HttpAgentWithPolicy = agentWithPolicy(http.Agent, 'http:', 'HttpAgentWithPolicy')
 /** The https flavour: the same engine on https.Agent. */
-const HttpsAgentWithPolicy = agentWithPolicy(https.Agent, 'https:')
+const HttpsAgentWithPolicy = agentWithPolicy(https.Agent, 'https:', 'HttpsAgentWithPolicy')
 
 /**
  * An http.Agent for the policy (default: the `balanced` preset). Options: this package's (see HttpKeepaliveOptions)

@@ -104,7 +104,11 @@ export function resolveOptions(
   }
   const serverKeepAliveTimeout = duration('serverKeepAliveTimeout', options.serverKeepAliveTimeout)
   const pathIdleTimeout = duration('path.idleTimeout', path?.idleTimeout)
-  const maxSocketAge = duration('maxSocketAge', options.maxSocketAge) ?? DEFAULT_MAX_SOCKET_AGE
+  // 0 turns the age limit off (parseDuration accepts only positive durations).
+  const maxSocketAge =
+    options.maxSocketAge === 0
+      ? 0
+      : (duration('maxSocketAge', options.maxSocketAge) ?? DEFAULT_MAX_SOCKET_AGE)
   const safetyMargin = duration('safetyMargin', options.safetyMargin)
   const maxRequestsPerSocket = options.maxRequestsPerSocket ?? 0
   if (!Number.isSafeInteger(maxRequestsPerSocket) || maxRequestsPerSocket < 0) {

@@ -3,13 +3,24 @@
  * while the first request is still in flight (applied at connect, not when the socket goes idle), socket retirement
  * by request count and by age, the counters and diagnostics, and bad options.
  */
+import { execFileSync } from 'node:child_process'
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import type { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { readTcpKeepalive } from '@keepalive/tcp'
-import { startHttpServer } from '@keepalive/test-harness'
+import { startHttpServer, track } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { createAgent, createDispatcher, getReuseFacts, UndiciUnsupportedError } from '../src/index.js'
+import {
+  createAgent,
+  createDispatcher,
+  createHttpsAgent,
+  getReuseFacts,
+  UndiciUnsupportedError,
+} from '../src/index.js'
 import { resolveOptions } from '../src/options.js'
 import { undici } from './undici-version.js'
 
@@ -18,9 +29,10 @@ const FAST = 'fast' // 5 s / 1 s / 3: what the kernel must hold
 function get(
   agent: http.Agent,
   url: string,
+  options: https.RequestOptions = {},
 ): Promise<{ status: number; socket: Socket; inFlight: ReturnType<typeof readTcpKeepalive> }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent }, (res) => {
+    const req = (url.startsWith('https:') ? https : http).get(url, { ...options, agent }, (res) => {
       // Read while the response is still being received: the socket has never been free.
       const inFlight = readTcpKeepalive(req.socket as Socket)
       res.resume()
@@ -105,10 +117,19 @@ describe('socket limits', () => {
       expect(agent.stats.socketsCreated).toBeLessThan(10)
       expect(dispatcher.stats.socketsCreated).toBeGreaterThanOrEqual(3)
       expect(dispatcher.stats.socketsCreated).toBeLessThan(10)
+      // undici: only the age replaces a socket here (the server keeps them 5 s), so every socket but perhaps the last
+      // was retired by us, between requests; nothing failed on either engine.
+      expect(dispatcher.stats.retired).toBeGreaterThanOrEqual(dispatcher.stats.socketsCreated - 1)
+      expect([agent.stats.requestsFailed, dispatcher.stats.requestsFailed]).toEqual([0, 0])
     } finally {
       agent.destroy()
       await dispatcher.close()
     }
+  })
+
+  it('maxSocketAge: 0 turns the age limit off', () => {
+    expect(resolveOptions('test', undefined, { maxSocketAge: 0 }).socketLimits().maxAge).toBe(0)
+    expect(createAgent(undefined, { maxSocketAge: 0 }).stats.socketsCreated).toBe(0)
   })
 
   it('jitter lowers each socket’s limits by at most its fraction', () => {
@@ -123,6 +144,68 @@ describe('socket limits', () => {
       expect(maxAge).toBeLessThanOrEqual(1000)
       expect(maxRequests).toBeGreaterThanOrEqual(50)
       expect(maxRequests).toBeLessThanOrEqual(100)
+    }
+  })
+})
+
+/** A throwaway self-signed certificate for localhost, made with the openssl CLI (Node cannot make X.509). */
+function testCertificate(): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'ka-http-cert-'))
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+      ]),
+      { stdio: 'ignore' },
+    )
+    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe('createHttpsAgent', () => {
+  it('an https.Agent with the same engine: TLS, TCP keepalive at connect, reuse, request limit, counters', async () => {
+    const { key, cert } = testCertificate()
+    const server = https.createServer({ key, cert }, (_req, res) => res.end('ok'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const stop = track('https server', async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/`
+    const agent = createHttpsAgent(FAST, {
+      maxRequestsPerSocket: 2,
+      jitter: 0,
+      ca: cert,
+      servername: 'localhost',
+    })
+    try {
+      expect(agent).toBeInstanceOf(https.Agent)
+      const first = await get(agent, url)
+      expect(first.status).toBe(200)
+      expect((first.socket as unknown as { encrypted?: boolean }).encrypted).toBe(true)
+      expect(first.inFlight).toMatchObject({ enabled: true, idle: 5000, interval: 1000, probes: 3 })
+      for (let i = 0; i < 3; i += 1) expect((await get(agent, url)).status).toBe(200)
+      // 4 requests, 2 per socket: 2 sockets, each reused once and retired at its limit.
+      expect(agent.stats).toMatchObject({
+        socketsCreated: 2,
+        socketsReused: 2,
+        retired: 2,
+        requestsFailed: 0,
+      })
+      expect(agent.settings.tcp).toBeDefined()
+    } finally {
+      agent.destroy()
+      await stop()
     }
   })
 })
