@@ -153,7 +153,7 @@ describe.skipIf(missingPrerequisites('root', 'netns'))('network namespaces: a de
       `[harness] local link down: ${error.code} ${error.sinceLastDataMs.toFixed(0)} ms after the last data, ${failedLocally} probes failed locally (bound ${EXPECTED_MS - EARLY_MS}…${bound})`,
     )
     recordDeadline({
-      test: 'harness-netns: own link down (direct link)',
+      test: 'harness-netns: local link down',
       measured: error.sinceLastDataMs,
       min: EXPECTED_MS - EARLY_MS,
       max: bound,

@@ -145,7 +145,7 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
         `idle DROP beyond the first hop: ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data (bound ${DETECTION_MS - EARLY_MS}…${DETECTION_MS + LATE_MS})`,
       )
       recordDeadline({
-        test: 'tcp/netns: idle, firewall DROP beyond the first hop',
+        test: 'tcp/netns: idle DROP beyond the first hop',
         measured: error.sinceDataMs,
         min: DETECTION_MS - EARLY_MS,
         max: DETECTION_MS + LATE_MS,
