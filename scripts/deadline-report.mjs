@@ -24,7 +24,8 @@ const RECORD = /\[deadline\] (\{.*\})\s*$/
 const PASS = /^=== pass \d+: Node v(\d+\.\d+\.\d+)/
 // Older logs: `[tcp netns] idle DROP beyond the first hop: ETIMEDOUT 4083 ms after the last data (bound 3900…4500)`
 // and `[harness] routed blackhole: ETIMEDOUT 4079 ms after the last data (bound 3900…4500); 3 probes`.
-const LEGACY = /^\[(tcp netns|harness)\] ([^:]+): .*?(\d+(?:\.\d+)?) ms .*\(bound (\d+(?:\.\d+)?)…(\d+(?:\.\d+)?)\)/
+const LEGACY =
+  /^\[(tcp netns|harness)\] ([^:]+): .*?(\d+(?:\.\d+)?) ms .*\(bound (\d+(?:\.\d+)?)…(\d+(?:\.\d+)?)\)/
 const LEGACY_AREA = { 'tcp netns': 'tcp/netns', harness: 'harness-netns' }
 
 /** @type {Map<string, {measured: number, min?: number, max?: number, node: string, log: string, legacy: boolean}[]>} */

@@ -120,9 +120,14 @@ describe('a real stall spanning the deadline of two probing peers', () => {
     await alive
     expect(stalled).toBe(true)
     const id = 'core/monitor-realtime: real stall, silent peer'
-    recordDeadline({ test: `${id} dead after creation`, measured: at - createdAt, min: d, slack: 'never early' })
     recordDeadline({
-      test: `${id} dead after resume`,
+      test: `${id}, dead after creation`,
+      measured: at - createdAt,
+      min: d,
+      slack: 'never early',
+    })
+    recordDeadline({
+      test: `${id}, dead after resume`,
       measured: at - resumedAt,
       min: 0,
       max: TICK + 100,
@@ -176,7 +181,12 @@ describe('a burst: thousands of deaths in one tick, dead listeners destroying re
     }
     expect(lateness).toHaveLength(3_000)
     const id = 'core/monitor-realtime: burst of 3,000 deaths'
-    recordDeadline({ test: `${id}, earliest lateness`, measured: Math.min(...lateness), min: 0, slack: 'never early' })
+    recordDeadline({
+      test: `${id}, earliest lateness`,
+      measured: Math.min(...lateness),
+      min: 0,
+      slack: 'never early',
+    })
     recordDeadline({
       test: `${id}, latest lateness`,
       measured: Math.max(...lateness),

@@ -203,7 +203,12 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
         max: DETECTION_MS + 1000,
         slack,
       })
-      recordDeadline({ test: `${id}, since the last data`, measured: error.sinceDataMs, max: DETECTION_MS + 1000, slack })
+      recordDeadline({
+        test: `${id}, since the last data`,
+        measured: error.sinceDataMs,
+        max: DETECTION_MS + 1000,
+        slack,
+      })
       expect(error.code).toBe('ETIMEDOUT')
       expect(error.keepaliveTimeout).toBe(true)
       expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
