@@ -8,7 +8,7 @@
 // the worst value (closest to its bound: the largest against an upper bound, the smallest against a lower one, each
 // judged against the bound printed with it), that bound, the margin left (negative: the bound was broken), its Node
 // and log. Older logs have no records: their `[tcp netns] …` and `[harness] …` lines that print `N ms … (bound A…B)`
-// are read instead (Node from the pass header), marked as such.
+// are read instead (Node from the pass header), marked as such; a log with records has them too and is read by its records only.
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 
@@ -43,6 +43,7 @@ for (const file of files) {
   let node = '?'
   let records = 0
   let legacy = 0
+  const older = []
   const add = (test, sample) => {
     if (!samples.has(test)) samples.set(test, [])
     samples.get(test).push({ ...sample, log })
@@ -67,15 +68,16 @@ for (const file of files) {
     }
     const old = LEGACY.exec(line.trim())
     if (old) {
-      legacy++
-      add(`${LEGACY_AREA[old[1]]}: ${old[2]}`, {
-        measured: Number(old[3]),
-        min: Number(old[4]),
-        max: Number(old[5]),
-        node,
-        legacy: true,
-      })
+      older.push([
+        `${LEGACY_AREA[old[1]]}: ${old[2]}`,
+        { measured: Number(old[3]), min: Number(old[4]), max: Number(old[5]), node, legacy: true },
+      ])
     }
+  }
+  // A log with records prints those older lines too (the tests keep them): read them only when it has none.
+  if (records === 0) {
+    legacy = older.length
+    for (const [test, sample] of older) add(test, sample)
   }
   perLog.push({ log, records, legacy })
 }
