@@ -70,7 +70,10 @@ interface SocketRecord {
   requests: number
   bytesReadAtLastWrite: number
   startBytesRead: number
+  /** When the last request on it ended (its response complete), for how long it has been idle. */
   lastReadAt: number
+  /** lastReadAt is the end of the request before the one now on the socket (see RequestState.ended). */
+  idleKnown: boolean
   idleMs: number | undefined
   /** Past its (jittered) maxSocketAge: retired when the request on it ends. */
   aged: boolean
@@ -142,7 +145,7 @@ const classes = new WeakMap<
  * follows tells which socket the request went on. Set only for requests whose head goes out in that step (a body
  * that is none, a string or bytes; a stream's head waits for its first chunk), taken by the next write.
  */
-let pendingLink: RequestWrapper | undefined
+let pendingLink: RequestState | undefined
 
 /**
  * Per dispatcher: options, counters, the sockets' records, the round trips measured. What the request wrappers and
@@ -178,6 +181,7 @@ class UndiciEngine {
       bytesReadAtLastWrite: -1,
       startBytesRead: 0,
       lastReadAt: now,
+      idleKnown: false,
       idleMs: undefined,
       aged: false,
       ageTimer: undefined,
@@ -202,16 +206,16 @@ class UndiciEngine {
     }
     const write = socket.write
     socket.write = function (this: Socket) {
-      if (this.bytesRead !== record.bytesReadAtLastWrite) {
+      const bytesRead = this.bytesRead
+      if (bytesRead !== record.bytesReadAtLastWrite) {
         // Something was read since our last write: this write starts the next request (undici pipelines 1 by default).
         record.requests += 1
-        record.startBytesRead = this.bytesRead
-        if (record.requests > 1) {
-          record.idleMs = performance.now() - record.lastReadAt
-          stats.socketsReused += 1
-        } else record.idleMs = undefined
+        record.startBytesRead = bytesRead
+        if (record.requests > 1) stats.socketsReused += 1
+        record.idleMs = record.idleKnown ? performance.now() - record.lastReadAt : undefined
+        record.idleKnown = false
+        record.bytesReadAtLastWrite = bytesRead
       }
-      record.bytesReadAtLastWrite = this.bytesRead
       const link = pendingLink
       if (link !== undefined) {
         pendingLink = undefined
@@ -220,9 +224,6 @@ class UndiciEngine {
       // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
       return (write as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
     } as Socket['write']
-    socket.on('data', () => {
-      record.lastReadAt = performance.now()
-    })
     socket.on('error', (error: Error & { code?: string }) => {
       // The same object reaches the failed request's handler: tie it to this socket.
       if (!Object.isFrozen(error)) (error as unknown as Record<symbol, SocketRecord>)[kRecord] = record
@@ -295,25 +296,31 @@ class UndiciEngine {
     if (rtt < (this.rtt.get(origin) ?? Number.POSITIVE_INFINITY)) {
       if (this.rtt.size >= 1024) this.rtt.clear()
       this.rtt.set(origin, rtt)
+      if (origin === this.lastOrigin) this.lastOrigin = undefined
     }
   }
 
   /** True while a smaller round trip could still lower this origin's margin (it is above the floor). */
   timesRtt(origin: string): boolean {
+    // Requests mostly go to the origin of the one before: its answer is kept (a string compare, no hashing).
+    if (origin === this.lastOrigin) return this.lastTimesRtt
     const rtt = this.rtt.get(origin)
-    return rtt === undefined || this.options.margin(rtt) > this.floorMargin
+    this.lastOrigin = origin
+    this.lastTimesRtt = rtt === undefined || this.options.margin(rtt) > this.floorMargin
+    return this.lastTimesRtt
   }
+  lastOrigin: string | undefined = undefined
+  lastTimesRtt = true
 }
 
 /**
- * One request through the dispatcher, for its whole life (both attempts): the handler undici calls, and the
- * controller the caller's handler sees (the same object across a retry, forwarding to the current attempt's). One
- * object per request, its methods on the prototype: no closures on the hot path.
+ * One request through the dispatcher, for its whole life (both attempts): what the retry needs to know, whichever
+ * handler API its caller speaks. One object per request (the handler undici calls is this object), its methods on
+ * the prototype: no closures on the hot path.
  */
-class RequestWrapper {
+abstract class RequestState {
   attempt = 0
   firstError: unknown = undefined
-  current: Controller | undefined = undefined
   abortedWith: Error | undefined = undefined
   responseStarted = false
   /** When the attempt was dispatched, while the origin's round trip is still timed; otherwise -1. */
@@ -323,73 +330,17 @@ class RequestWrapper {
   /** Closes the one-off Client of a retry. */
   finished: (() => void) | undefined = undefined
   readonly origin: string
+  /** The body goes out with the head and can be sent again: none, a string or bytes. */
   readonly linkable: boolean
 
   constructor(
     readonly engine: UndiciEngine,
     readonly opts: Dispatcher.DispatchOptions,
-    readonly handler: AnyHandler,
   ) {
     const origin = opts.origin
     this.origin = typeof origin === 'string' ? origin : String(origin ?? '')
     this.linkable = isReplayableBody(opts.body)
     if (engine.timesRtt(this.origin)) this.started = performance.now()
-  }
-
-  // The caller's controller.
-  abort(reason?: Error): void {
-    this.abortedWith = reason ?? new Error('aborted')
-    this.current?.abort(this.abortedWith)
-  }
-  pause(): void {
-    this.current?.pause()
-  }
-  resume(): void {
-    this.current?.resume()
-  }
-  get aborted(): boolean {
-    return this.abortedWith !== undefined || (this.current?.aborted ?? false)
-  }
-  get paused(): boolean {
-    return this.current?.paused ?? false
-  }
-  get reason(): Error | null {
-    return this.abortedWith ?? this.current?.reason ?? null
-  }
-  get rawHeaders(): unknown {
-    return this.current?.rawHeaders
-  }
-  get rawTrailers(): unknown {
-    return this.current?.rawTrailers
-  }
-
-  // The handler undici calls (new API).
-  onRequestStart(inner: Controller, context: unknown): void {
-    this.current = inner
-    if (this.abortedWith !== undefined) inner.abort(this.abortedWith)
-    else {
-      if (this.attempt === 0) this.handler.onRequestStart?.(this as never, context as never)
-      if (this.linkable && this.abortedWith === undefined && !inner.aborted) pendingLink = this
-    }
-  }
-  onRequestUpgrade(inner: Controller, statusCode: number, headers: unknown, socket: unknown): void {
-    this.current = inner
-    this.handler.onRequestUpgrade?.(this as never, statusCode, headers as never, socket as never)
-  }
-  onResponseStart(inner: Controller, statusCode: number, headers: unknown, statusMessage?: string): void {
-    this.gotResponse()
-    this.current = inner
-    this.handler.onResponseStart?.(this as never, statusCode, headers as never, statusMessage)
-  }
-  onResponseData(_inner: Controller, chunk: Buffer): void {
-    this.handler.onResponseData?.(this as never, chunk)
-  }
-  onResponseEnd(_inner: Controller, trailers: unknown): void {
-    this.ended()
-    this.handler.onResponseEnd?.(this as never, trailers as never)
-  }
-  onResponseError(_inner: Controller, error: Error): void {
-    if (!this.retried(error)) this.handler.onResponseError?.(this as never, error)
   }
 
   gotResponse(): void {
@@ -399,8 +350,14 @@ class RequestWrapper {
 
   ended(): void {
     const record = this.record
-    // Between requests now (one request per socket at a time): a socket past its age goes.
-    if (record?.aged === true) this.engine.retireAged(record)
+    if (record !== undefined) {
+      // The socket is idle from now. Noted here rather than by a 'data' listener on the socket: undici reads its
+      // sockets through 'readable', and a 'data' listener next to it cost 10–15 % of the client's CPU at 50 in flight.
+      record.lastReadAt = performance.now()
+      record.idleKnown = true
+      // Between requests now (one request per socket at a time): a socket past its age goes.
+      if (record.aged) this.engine.retireAged(record)
+    }
     this.finished?.()
   }
 
@@ -451,7 +408,7 @@ class RequestWrapper {
       this.finished = () => {
         client.close().catch(() => {})
       }
-      ;(client.dispatch as AnyDispatch).call(client, opts, this.legacyTwin ?? this)
+      ;(client.dispatch as AnyDispatch).call(client, opts, this)
       return true
     }
     this.finished?.()
@@ -468,18 +425,86 @@ class RequestWrapper {
     }
     return false
   }
-
-  /** The old-API face of this request, when its caller speaks undici 7's old API (see LegacyRequestWrapper). */
-  legacyTwin: LegacyRequestWrapper | undefined = undefined
 }
 
 /**
- * undici 7's old handler API, passed through as it is: undici 7's own `request` and Node 20's fetch call with such a
- * handler, and undici 7 runs it without adapters; wrapping it in the new API would add two adapter layers (and a
- * second header parse) per request.
+ * A request whose caller speaks the new handler API (undici 8; interceptors): the handler undici calls, and the
+ * controller the caller's handler sees (the same object across a retry, forwarding to the current attempt's).
  */
-class LegacyRequestWrapper {
-  readonly state: RequestWrapper
+class RequestWrapper extends RequestState {
+  current: Controller | undefined = undefined
+
+  constructor(
+    engine: UndiciEngine,
+    opts: Dispatcher.DispatchOptions,
+    readonly handler: AnyHandler,
+  ) {
+    super(engine, opts)
+  }
+
+  // The caller's controller.
+  abort(reason?: Error): void {
+    this.abortedWith = reason ?? new Error('aborted')
+    this.current?.abort(this.abortedWith)
+  }
+  pause(): void {
+    this.current?.pause()
+  }
+  resume(): void {
+    this.current?.resume()
+  }
+  get aborted(): boolean {
+    return this.abortedWith !== undefined || (this.current?.aborted ?? false)
+  }
+  get paused(): boolean {
+    return this.current?.paused ?? false
+  }
+  get reason(): Error | null {
+    return this.abortedWith ?? this.current?.reason ?? null
+  }
+  get rawHeaders(): unknown {
+    return this.current?.rawHeaders
+  }
+  get rawTrailers(): unknown {
+    return this.current?.rawTrailers
+  }
+
+  // The handler undici calls.
+  onRequestStart(inner: Controller, context: unknown): void {
+    this.current = inner
+    if (this.abortedWith !== undefined) inner.abort(this.abortedWith)
+    else {
+      if (this.attempt === 0) this.handler.onRequestStart?.(this as never, context as never)
+      if (this.linkable && this.abortedWith === undefined && !inner.aborted) pendingLink = this
+    }
+  }
+  onRequestUpgrade(inner: Controller, statusCode: number, headers: unknown, socket: unknown): void {
+    this.current = inner
+    this.handler.onRequestUpgrade?.(this as never, statusCode, headers as never, socket as never)
+  }
+  onResponseStart(inner: Controller, statusCode: number, headers: unknown, statusMessage?: string): void {
+    this.gotResponse()
+    this.current = inner
+    this.handler.onResponseStart?.(this as never, statusCode, headers as never, statusMessage)
+  }
+  onResponseData(_inner: Controller, chunk: Buffer): void {
+    this.handler.onResponseData?.(this as never, chunk)
+  }
+  onResponseEnd(_inner: Controller, trailers: unknown): void {
+    this.ended()
+    this.handler.onResponseEnd?.(this as never, trailers as never)
+  }
+  onResponseError(_inner: Controller, error: Error): void {
+    if (!this.retried(error)) this.handler.onResponseError?.(this as never, error)
+  }
+}
+
+/**
+ * A request whose caller speaks undici 7's old handler API (undici 7's own `request`, Node 20's fetch), passed
+ * through in those terms: undici 7 runs it without adapters, where a new-API wrapper would add two adapter layers
+ * (and a second header parse) per request. No onRequestStart here: that is how undici tells the APIs apart.
+ */
+class LegacyRequestWrapper extends RequestState {
   /** The caller's abort: the same function across a retry, forwarding to the current attempt's. */
   readonly abortFn: (reason?: Error) => void
   innerAbort: ((reason?: Error) => void) | undefined = undefined
@@ -489,43 +514,40 @@ class LegacyRequestWrapper {
     opts: Dispatcher.DispatchOptions,
     readonly legacy: LegacyHandler,
   ) {
-    const state = new RequestWrapper(engine, opts, legacy as unknown as AnyHandler)
-    state.legacyTwin = this
-    this.state = state
+    super(engine, opts)
     this.abortFn = (reason) => {
-      state.abortedWith = reason ?? new Error('aborted')
-      this.innerAbort?.(state.abortedWith)
+      this.abortedWith = reason ?? new Error('aborted')
+      this.innerAbort?.(this.abortedWith)
     }
   }
 
   onConnect(abort: (reason?: Error) => void, context?: unknown): void {
-    const state = this.state
     this.innerAbort = abort
-    if (state.abortedWith !== undefined) abort(state.abortedWith)
+    if (this.abortedWith !== undefined) abort(this.abortedWith)
     else {
-      if (state.attempt === 0) this.legacy.onConnect(this.abortFn, context)
-      if (state.linkable && state.abortedWith === undefined) pendingLink = state
+      if (this.attempt === 0) this.legacy.onConnect(this.abortFn, context)
+      if (this.linkable && this.abortedWith === undefined) pendingLink = this
     }
   }
   onResponseStarted(): void {
     this.legacy.onResponseStarted?.()
   }
   onHeaders(statusCode: number, rawHeaders: unknown, resume: () => void, statusText?: string): boolean {
-    this.state.gotResponse()
+    this.gotResponse()
     return this.legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true
   }
   onData(chunk: Buffer): boolean {
     return this.legacy.onData?.(chunk) ?? true
   }
   onComplete(trailers: unknown): void {
-    this.state.ended()
+    this.ended()
     this.legacy.onComplete?.(trailers)
   }
   onUpgrade(statusCode: number, rawHeaders: unknown, socket: unknown): void {
     this.legacy.onUpgrade?.(statusCode, rawHeaders, socket)
   }
   onError(error: Error): void {
-    if (!this.state.retried(error)) this.legacy.onError(error)
+    if (!this.retried(error)) this.legacy.onError(error)
   }
 }
 
@@ -590,8 +612,11 @@ function dispatcherClass(u: UndiciModule) {
         event: string,
         l: (...a: unknown[]) => void,
       ) => unknown
+      // 'drain' comes once per request when the pool is saturated: forwarded only when someone listens.
       for (const event of ['connect', 'disconnect', 'connectionError', 'drain']) {
-        listen(event, (...args) => forward(event, ...args))
+        listen(event, (origin, targets, error) => {
+          if (this.listenerCount(event) > 0) forward(event, origin, targets, error)
+        })
       }
     }
 
