@@ -62,6 +62,8 @@ const ALL = [
   'stall-long',
 ]
 const SCENARIOS = option('scenarios', ALL.join(',')).split(',')
+// `--stall=<ms>`: the length of the periodic stalls of stalls-400 (a quick functional check: --stall=5).
+const STALL_MS = Number(option('stall', '400'))
 const TICK = schedulerInfo().tickMs
 const gc = globalThis.gc ?? (() => {})
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -320,7 +322,7 @@ async function scenario(name, port, kinds, go, peerControl) {
           stallTimers.push(
             setTimeout(() => {
               const stall = { start: performance.now() }
-              busy(400)
+              busy(STALL_MS)
               stall.end = performance.now()
               if (TRACE) {
                 trace.stalls.push(stall)
