@@ -3,18 +3,25 @@
 //   npx tsc -b packages/core
 //   flock /work/locks/timing.lock node --expose-gc bench/monitor-scale.bench.mjs --policy=p1 --n=5000
 //   flock /work/locks/timing.lock node --expose-gc bench/monitor-scale.bench.mjs --policy=p2 --n=5000
+//   flock /work/locks/timing.lock node --expose-gc bench/monitor-scale.bench.mjs --policy=p2 --n=5000 --layout=split
 //
-// A peer process (bench/monitor-scale-peer.mjs) answers `PING` with `PONG`. This process opens 2 × N
-// connections to it: N watched by a monitor (probe = write a PING, touch on every chunk received), N by the
-// baseline people write by hand (a `setTimeout` refreshed on every chunk, then a `setInterval` of probes,
-// dead after `probes` unanswered), started pairwise at the same moments, so both see the same load.
+// A peer process (bench/monitor-scale-peer.mjs) answers `PING` with `PONG`. N connections are watched by a
+// monitor (probe = write a PING, touch on every chunk received), N by the baseline people write by hand (a
+// `setTimeout` refreshed on every chunk, then a `setInterval` of probes, dead after `probes` unanswered),
+// started pairwise at the same moments. `--layout=shared` (default): both kinds in this one process, so each
+// kind's callbacks and reads also delay the other's. `--layout=split`: each kind in its own client process
+// (forked, driven over IPC), concurrently, against the same peer, with the freeze, the SIGSTOP and the
+// stalls at the same instants: how a service would run either one.
 // Lateness of a death = its time − (the last chunk's arrival, read in its `data` callback, + detectionTime):
 // < 0 is an early death. A death of a connection whose peer still answers is a false death.
 // Scenarios (`--scenarios=a,b`): live (false deaths, CPU and heap per connection: each kind alone),
 // frozen-spread / frozen-step (10 % of the connections' peers stop answering; probes spread over `idle`,
 // or all in step), stopped-spread / stopped-step (SIGSTOP of the whole peer), stalls-400 (10 % frozen,
-// this process busy 400 ms every 3 s), stall-long (all live, one stall of detectionTime + 1 s).
-// Writes bench/results/monitor-scale-<policy>.json and prints a markdown table.
+// the client process busy 400 ms every 3 s; also reports, for the deaths whose deadline fell inside a stall,
+// the time from the stall's end), stall-long (all live, one stall of detectionTime + 1 s).
+// Other flags: --trace (stalls-400: what ran between each stall's end and the first deaths), --stall=<ms>,
+// --core=<dist dir> (another build of @keepalive/core), --out=<file>.
+// Writes bench/results/monitor-scale-<policy>[-split].json and prints a markdown table.
 import { fork, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import net from 'node:net'
@@ -171,7 +178,11 @@ function stats(rows, kind, expectedDeath) {
   expected.sort((a, b) => a - b)
   const at = (p) =>
     expected.length === 0 ? null : expected[Math.min(expected.length - 1, Math.floor(p * expected.length))]
+  const times = mine.map((r) => r.at)
   return {
+    // When this kind's deaths began and ended (ms since the epoch, comparable across the processes of a split run).
+    firstDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.min(...times),
+    lastDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.max(...times),
     deaths: expected.length,
     early: expected.filter((l) => l < 0).length,
     falseDeaths: mine.length - expected.length,
@@ -222,6 +233,30 @@ function timeline(rows) {
       ),
     }
   })
+}
+
+/**
+ * The deaths whose deadline fell inside a stall, timed from the stall's end: what each kind adds after the
+ * process resumes, whatever the random placement of the deadlines inside the stall (which decides most of their
+ * lateness: a deadline at the stall's start is ~400 ms late for both kinds).
+ */
+function afterStall(rows, kind, stalls) {
+  const values = []
+  for (const r of rows) {
+    if (r.conn.kind !== kind) continue
+    const deadline = r.at - r.lateness
+    const stall = stalls.find((st) => deadline >= st.start && deadline < st.end)
+    if (stall !== undefined) values.push(r.at - stall.end)
+  }
+  values.sort((a, b) => a - b)
+  const at = (p) =>
+    values.length === 0 ? null : values[Math.min(values.length - 1, Math.floor(p * values.length))]
+  return {
+    deaths: values.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: values.length === 0 ? null : values.at(-1),
+  }
 }
 
 /** Waits until local monotonic time `t` (ms, performance.now() base). */
@@ -309,6 +344,7 @@ async function scenario(name, port, kinds, go, peerControl) {
     await until(freezeAt)
     let expectedDeath = (c) => c.frozen
     const stallTimers = []
+    const stalls = []
     if (name.startsWith('frozen') || name === 'stalls-400') {
       for (const c of conns) {
         if (c.index % 10 === 0) {
@@ -324,6 +360,7 @@ async function scenario(name, port, kinds, go, peerControl) {
               const stall = { start: performance.now() }
               busy(STALL_MS)
               stall.end = performance.now()
+              stalls.push(stall)
               if (TRACE) {
                 trace.stalls.push(stall)
                 setImmediate(() => {
@@ -348,6 +385,7 @@ async function scenario(name, port, kinds, go, peerControl) {
       const s = stats(rows, kind, expectedDeath)
       const shouldDie = conns.filter((c) => c.kind === kind && expectedDeath(c)).length
       out[kind] = { ...s, missed: shouldDie - s.deaths }
+      if (name === 'stalls-400') out[kind].afterStall = afterStall(rows, kind, stalls)
     }
     return out
   } finally {
@@ -464,6 +502,27 @@ if (option('role', '') === 'client') {
       lines.push(
         `| ${r.scenario}${extra} | ${kind} | ${s.deaths} | ${s.early} | ${s.falseDeaths} | ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)} | ${fmt(s.missed)} |`,
       )
+    }
+  }
+  for (const r of results) {
+    if (!r.scenario.endsWith('-step') || r.monitor.firstDeathEpoch === null) continue
+    // In step, both kinds' deaths fall within a few ms: who handled its burst first?
+    const zero = Math.min(r.monitor.firstDeathEpoch, r.baseline.firstDeathEpoch)
+    const span = (k) => `${fmt(r[k].firstDeathEpoch - zero)} to ${fmt(r[k].lastDeathEpoch - zero)} ms`
+    lines.push(
+      '',
+      `${r.scenario}: deaths after the first of either kind: monitor ${span('monitor')}, baseline ${span('baseline')}`,
+    )
+  }
+  for (const r of results) {
+    if (r.monitor.afterStall === undefined) continue
+    lines.push(
+      '',
+      `${r.scenario}: deaths whose deadline fell inside a stall, ms from the stall's end, p50 / p99 / max:`,
+    )
+    for (const kind of ['monitor', 'baseline']) {
+      const a = r[kind].afterStall
+      lines.push(`- ${kind}: ${a.deaths} deaths, ${fmt(a.p50)} / ${fmt(a.p99)} / ${fmt(a.max)}`)
     }
   }
   console.log(lines.join('\n'))
