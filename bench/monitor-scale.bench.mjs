@@ -224,6 +224,11 @@ function timeline(rows) {
               monitor: count(trace.data.monitor, check1, m),
               baseline: count(trace.data.baseline, check1, m),
             },
+      // PINGs written between the stall's end and the monitor's first death (the monitor's are deferred past it).
+      writesBeforeMonitorDeath:
+        m === undefined
+          ? null
+          : { monitor: count(trace.writes.monitor, end, m), baseline: count(trace.writes.baseline, end, m) },
       deadlinesInStall: Object.fromEntries(
         ['monitor', 'baseline'].map((kind) => [
           kind,
