@@ -53,4 +53,7 @@ for i in "${!passes[@]}"; do
   # vitest's closing lines (files, tests, duration), without colour codes.
   sed 's/\x1b\[[0-9;]*m//g' "$logs/pass-$i.log" | grep -E '^ *(Test Files|Tests|Duration) ' | sed 's/^ */    /'
 done
+bad=0
+for line in "${passes[@]}"; do [[ "$line" == *FAILED* ]] && bad=$((bad + 1)); done
+echo "$((${#passes[@]} - bad)) of ${#passes[@]} passes passed, $bad failed"
 exit "$failed"

@@ -5,6 +5,7 @@ import {
   expectNoLeaks,
   harnessFixture,
   missingPrerequisites,
+  recordDeadline,
   spawnNode,
   startDelayProxy,
   startEchoServer,
@@ -61,7 +62,14 @@ describe.skipIf(missingPrerequisites('ss'))('freeze: SIGSTOP on the peer process
     while (!late.includes('ping-2') && performance.now() - thawedAt < 2000) await sleep(5)
     expect(late).toContain('ping-2')
     // Loopback RTT is ~0.1 ms: the 500 ms are scheduling (a just-thawed process on a shared 2-core machine).
-    expect(await client.echo('ping-3')).toBeLessThan(500)
+    const rtt = await client.echo('ping-3')
+    recordDeadline({
+      test: 'harness-faults: freeze, echo round trip after thaw',
+      measured: rtt,
+      max: 500,
+      slack: 'scheduling of a just-thawed process (strict <)',
+    })
+    expect(rtt).toBeLessThan(500)
   })
 })
 
@@ -87,6 +95,12 @@ describe('crash: the peer dies', () => {
     )
     // The FIN is immediate (~5 ms measured): the 500 ms are scheduling (the kernel reaping the process, then this
     // event loop reading the FIN, on a shared 2-core machine).
+    recordDeadline({
+      test: 'harness-faults: crash (SIGKILL), client notices',
+      measured: noticedMs,
+      max: 500,
+      slack: 'process reaping, event loop (scheduling) (strict <)',
+    })
     expect(noticedMs).toBeLessThan(500)
     expect(client.events.close).toBeDefined()
   })
@@ -103,6 +117,12 @@ describe('crash: the peer dies', () => {
     const noticedMs = (client.events.error?.at ?? 0) - crashedAt
     console.info(`[harness] crash (reset): ECONNRESET after ${noticedMs.toFixed(1)} ms`)
     // The RST is sent synchronously in this process (~2–4 ms measured): the 200 ms are scheduling.
+    recordDeadline({
+      test: 'harness-faults: crash (reset), client notices',
+      measured: noticedMs,
+      max: 200,
+      slack: 'scheduling (strict <)',
+    })
     expect(noticedMs).toBeLessThan(200)
   })
 })
@@ -119,6 +139,13 @@ describe.skipIf(missingPrerequisites('ss'))('idle-closing server: closes at exac
     await sleep(IDLE_MS - 150)
     await client.echo('b')
     const close = await server.nextClose(IDLE_MS + 1000)
+    recordDeadline({
+      test: 'harness-faults: idle-closing server closes after the last byte',
+      measured: close.idleMs,
+      min: IDLE_MS - 1,
+      max: IDLE_MS + 25,
+      slack: 'whole-ms timers (tick), callback late (scheduling)',
+    })
     const clientSawEnd = (await waitForEvent(client, 200)) === 'end'
     console.info(`[harness] idle-closing server: closed ${close.idleMs.toFixed(1)} ms after the last byte`)
     // −1 ms: Node timers count whole milliseconds (tick); +25 ms: the timer's callback running late (scheduling).
@@ -185,6 +212,20 @@ describe.skipIf(missingPrerequisites('ss'))(
       await client.echo('three')
       const lastActivity = performance.now()
       const drop = await proxy.nextDrop(DROP_MS + 1000)
+      const slack = 'whole-ms timers (tick), callback late (scheduling)'
+      recordDeadline({
+        test: 'harness-faults: idle-drop proxy drops after silence',
+        measured: drop.idleMs ?? Number.NaN,
+        min: DROP_MS - 1,
+        max: DROP_MS + 25,
+        slack,
+      })
+      recordDeadline({
+        test: 'harness-faults: idle-drop proxy drop since the last activity',
+        measured: (drop.droppedAt ?? 0) - lastActivity,
+        max: DROP_MS + 25,
+        slack,
+      })
       console.info(`[harness] idle-drop proxy: dropped after ${drop.idleMs?.toFixed(1)} ms of silence`)
       // −1 ms: Node timers count whole milliseconds (tick); +25 ms: the timer's callback running late (scheduling).
       expect(drop.idleMs).toBeGreaterThanOrEqual(DROP_MS - 1)
@@ -229,6 +270,13 @@ describe('delay proxy: one-way latency in userspace', () => {
     )
     // ±10%: each direction's setTimeout may fire late (scheduling) and counts whole milliseconds (tick); the
     // median of the samples keeps one slow round trip out.
+    recordDeadline({
+      test: 'harness-faults: delay proxy added round trip',
+      measured: added,
+      min: 2 * ONE_WAY_MS * 0.9,
+      max: 2 * ONE_WAY_MS * 1.1,
+      slack: 'setTimeout late (scheduling) and whole ms (tick), median of 5',
+    })
     expect(added).toBeGreaterThanOrEqual(2 * ONE_WAY_MS * 0.9)
     expect(added).toBeLessThanOrEqual(2 * ONE_WAY_MS * 1.1)
   })

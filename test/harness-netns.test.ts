@@ -11,6 +11,7 @@ import {
   harnessFixture,
   missingPrerequisites,
   type NetnsLink,
+  recordDeadline,
   spawnNode,
 } from './harness/index.js'
 
@@ -120,6 +121,13 @@ describe.skipIf(missingPrerequisites('root', 'netns'))('network namespaces: a de
       console.info(
         `[harness] routed ${fault}: ${error.code} ${error.sinceLastDataMs.toFixed(0)} ms after the last data (bound ${EXPECTED_MS - EARLY_MS}…${EXPECTED_MS + LATE_MS}); ${attempts} probes`,
       )
+      recordDeadline({
+        test: `harness-netns: routed ${fault}`,
+        measured: error.sinceLastDataMs,
+        min: EXPECTED_MS - EARLY_MS,
+        max: EXPECTED_MS + LATE_MS,
+        slack: 'timer wheel, scheduling',
+      })
       // Silence only: no ICMP error turned it into EHOSTUNREACH, and every probe left the client (none retried).
       expect(error.code).toBe('ETIMEDOUT')
       expect(attempts).toBe(PROBES)
@@ -144,6 +152,13 @@ describe.skipIf(missingPrerequisites('root', 'netns'))('network namespaces: a de
     console.info(
       `[harness] local link down: ${error.code} ${error.sinceLastDataMs.toFixed(0)} ms after the last data, ${failedLocally} probes failed locally (bound ${EXPECTED_MS - EARLY_MS}…${bound})`,
     )
+    recordDeadline({
+      test: 'harness-netns: local link down',
+      measured: error.sinceLastDataMs,
+      min: EXPECTED_MS - EARLY_MS,
+      max: bound,
+      slack: `timer wheel, scheduling, + ${failedLocally} × TCP_RESOURCE_PROBE_INTERVAL (probes failed locally)`,
+    })
     expect(failedLocally).toBeGreaterThanOrEqual(0)
     expect(['ETIMEDOUT', 'EHOSTUNREACH']).toContain(error.code)
     expect(error.sinceLastDataMs).toBeGreaterThanOrEqual(EXPECTED_MS - EARLY_MS)

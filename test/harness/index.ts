@@ -16,6 +16,8 @@ export {
 } from './cleanup.js'
 export type { SocketEvents, TestClient } from './client.js'
 export { connectClient } from './client.js'
+export type { DeadlineRecord } from './deadline.js'
+export { recordDeadline } from './deadline.js'
 export type { DelayProxy, DelayProxyOptions } from './delay-proxy.js'
 export { startDelayProxy } from './delay-proxy.js'
 export { startEchoServer } from './echo-server.js'

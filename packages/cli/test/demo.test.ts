@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { findBinary, makeTempDir, missingPrerequisites } from '@keepalive/test-harness'
+import { findBinary, makeTempDir, missingPrerequisites, recordDeadline } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import * as z from 'zod'
 import { expectOneLineError, runCli } from './run-cli.js'
@@ -68,7 +68,17 @@ const demoJsonSchema = z.strictObject({
 const ARGS = ['demo', '--policy', '2s/500ms/2', '--warmup', '2500ms', '--json']
 const EARLY_SLACK_MS = 5
 
-function expectPromisesKept(report: z.infer<typeof demoJsonSchema>): void {
+function expectPromisesKept(report: z.infer<typeof demoJsonSchema>, run: string): void {
+  for (const r of report.rows) {
+    if (r.measured === null) continue // asserted below, with the row's detail
+    recordDeadline({
+      test: `cli/demo: ${run}, ${r.id}`,
+      measured: r.measured,
+      min: r.configured - EARLY_SLACK_MS,
+      max: r.configured + r.tolerance,
+      slack: r.toleranceWhy,
+    })
+  }
   expect(report.ok, JSON.stringify(report.rows, null, 2)).toBe(true)
   for (const r of report.rows) {
     expect(r.measured, `${r.id}: ${r.detail}`).not.toBeNull()
@@ -97,7 +107,7 @@ describe('keepalive demo', () => {
     // TCP's kernel keepalive, and HTTP which relies on it, cannot see a frozen peer; the demo says so.
     expect(report.skipped.map((s) => s.id).sort()).toEqual(['http', 'tcp-kernel'])
     expect(report.rows.map((r) => r.id)).toEqual(['tcp', 'mqtt', 'ssh'])
-    expectPromisesKept(report)
+    expectPromisesKept(report, '--freeze')
     const tcp = report.rows.find((r) => r.id === 'tcp')!
     // The monitor's probes after the peers froze: the policy's 2, or 1 when the first unanswered one left just
     // before the freeze (the freeze is not aligned with the probe grid).
@@ -116,7 +126,7 @@ describe('keepalive demo', () => {
       expect(report.bytesKind).toBe('wire')
       expect(report.skipped).toEqual([])
       expect(report.rows.map((r) => r.id)).toEqual(['tcp-kernel', 'tcp', 'http', 'mqtt', 'ssh'])
-      expectPromisesKept(report)
+      expectPromisesKept(report, 'netns')
       const kernel = report.rows.find((r) => r.id === 'tcp-kernel')!
       // 2s/500ms/2 on TCP: TCP_KEEPINTVL cannot go below 1 s, so one probe after 2 s idle (core's tcpSettings).
       expect(kernel.configured).toBe(3000)
@@ -140,11 +150,17 @@ describe('keepalive demo', () => {
     const run = await runCli([...ARGS, '--freeze', '--compare'], { timeoutMs: 90_000 })
     expect(run.code, run.stderr).toBe(0)
     const report = demoJsonSchema.parse(JSON.parse(run.stdout))
-    expectPromisesKept(report)
+    expectPromisesKept(report, '--compare')
     expect(report.compare.map((r) => r.id)).toEqual(['mqtt-mqttjs', 'ssh-ssh2'])
     const [mqttjs, ssh2] = report.compare
     // mqtt.js with the same Keep Alive (2 s) notices on its own tick clock: within 3 × the policy's 3 s.
     expect(mqttjs!.measured).not.toBeNull()
+    recordDeadline({
+      test: 'cli/demo: --compare, mqtt.js alone',
+      measured: mqttjs!.measured!,
+      max: mqttjs!.waited,
+      slack: "mqtt.js's own tick clock: within 3 × the policy's 3 s",
+    })
     expect(mqttjs!.measured!).toBeLessThanOrEqual(mqttjs!.waited)
     // ssh2's keepalive is off by default: it never notices.
     expect(ssh2!.measured).toBeNull()

@@ -70,6 +70,11 @@ export function policyOrProblem(input: unknown): PolicyOrProblem {
     if (!isPlainObject(input)) {
       return { problem: `expected ${POLICY_RULE.slice('must be '.length)}, got ${describeValue(input)}` }
     }
+    // A policy is plain data. Object.isFrozen runs the isExtensible trap (and, on a frozen object, the descriptor
+    // traps) that caches and freezing rely on; an object that throws there is not plain data, whatever its fields
+    // read as, so every entry point (definePolicy, createMonitor, applyTcpKeepalive, the adapters) rejects it alike
+    // instead of one of them stumbling on the throw later.
+    Object.isFrozen(input)
     const result = policyInputSchema.safeParse(input)
     if (!result.success) {
       const problems = problemsFrom(result.error, input, policyInputSchema, 'policy')

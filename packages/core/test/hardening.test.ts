@@ -29,6 +29,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   dirWith,
+  recordDeadline,
   rejection,
   revokedProxy,
   tempDir,
@@ -81,6 +82,12 @@ describe('#9.3 a named config must be a regular file, read without blocking', ()
     expect(error).toBeInstanceOf(ConfigNotFoundError)
     expect(error.message).toContain('is a character device, not a regular file')
     // Refused on fstat: no read at all (it took 3.3 s of reading before). Generous for a shared machine.
+    recordDeadline({
+      test: 'core/hardening: /dev/zero refused',
+      measured: performance.now() - start,
+      max: LINEAR_BOUND_MS,
+      slack: 'linear-work guard; 8 test processes on 2 cores (strict <)',
+    })
     expect(performance.now() - start).toBeLessThan(LINEAR_BOUND_MS)
   })
 })
@@ -93,12 +100,18 @@ describe('#9.4 durations are checked in linear time, with the same grammar', () 
     ['digits between runs of spaces', () => definePolicy({ idle: `${spaces}1${spaces}1` })],
     ['a YAML config', () => parseConfig(`policy:\n  idle: "${spaces}x"\n`)],
     ['JSON tcp.userTimeout', () => parseConfig(`{"tcp":{"userTimeout":"${spaces}x"}}`, { format: 'json' })],
-  ])('100k spaces and a letter through %s: a KeepaliveError within the bound', (_, run) => {
+  ])('100k spaces and a letter through %s: a KeepaliveError within the bound', (name, run) => {
     let error: unknown
     const ms = timed(() => {
       error = thrown(run)
     })
     expect(error).toBeInstanceOf(KeepaliveError)
+    recordDeadline({
+      test: `core/hardening: 100k spaces through ${name}`,
+      measured: ms,
+      max: LINEAR_BOUND_MS,
+      slack: 'linear-work guard; 8 test processes on 2 cores (strict <)',
+    })
     expect(ms).toBeLessThan(LINEAR_BOUND_MS)
   })
 
@@ -124,6 +137,12 @@ describe('#9.5 config size limit and a short list of unknown keys', () => {
     expect(error?.message).toBe(
       `Cannot parse <config text>: it is larger than ${MAX_CONFIG_BYTES} bytes (64 KiB, MAX_CONFIG_BYTES), far more than any keepalive config`,
     )
+    recordDeadline({
+      test: 'core/hardening: 40k unknown keys refused by size',
+      measured: ms,
+      max: LINEAR_BOUND_MS,
+      slack: 'linear-work guard; 8 test processes on 2 cores (strict <)',
+    })
     expect(ms).toBeLessThan(LINEAR_BOUND_MS)
   })
 

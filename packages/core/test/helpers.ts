@@ -216,3 +216,8 @@ export const junkText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 40 }).map((parts) => parts.join('')),
 )
+
+// The `[deadline]` line of every real-time bound (issue #7): the one dependency-free file the harness exports too,
+// imported by path so core's tests do not depend on the harness package.
+export type { DeadlineRecord } from '../../../test/harness/deadline.js'
+export { recordDeadline } from '../../../test/harness/deadline.js'

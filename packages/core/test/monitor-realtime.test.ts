@@ -8,6 +8,7 @@ import net from 'node:net'
 import { createInterface } from 'node:readline'
 import { createMonitor, definePolicy, detectionTime, type Monitor, schedulerInfo } from '@keepalive/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { recordDeadline } from './helpers.js'
 
 const TICK = 10
 
@@ -118,6 +119,20 @@ describe('a real stall spanning the deadline of two probing peers', () => {
     const { at, probesSent } = await silentDead
     await alive
     expect(stalled).toBe(true)
+    const id = 'core/monitor-realtime: real stall, silent peer'
+    recordDeadline({
+      test: `${id}, dead after creation`,
+      measured: at - createdAt,
+      min: d,
+      slack: 'never early',
+    })
+    recordDeadline({
+      test: `${id}, dead after resume`,
+      measured: at - resumedAt,
+      min: 0,
+      max: TICK + 100,
+      slack: 'a 10 ms tick + the event loop (strict <)',
+    })
     expect(at - createdAt).toBeGreaterThanOrEqual(d) // never early
     // Dead in the check phase after the late run: a tick + the event loop's own delay, far below the
     // interval (500 ms) the old rule added.
@@ -165,6 +180,19 @@ describe('a burst: thousands of deaths in one tick, dead listeners destroying re
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     expect(lateness).toHaveLength(3_000)
+    const id = 'core/monitor-realtime: burst of 3,000 deaths'
+    recordDeadline({
+      test: `${id}, earliest lateness`,
+      measured: Math.min(...lateness),
+      min: 0,
+      slack: 'never early',
+    })
+    recordDeadline({
+      test: `${id}, latest lateness`,
+      measured: Math.max(...lateness),
+      max: policy.interval,
+      slack: "the burst's own work + a tick + scheduling (strict <)",
+    })
     expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0)
     // The burst itself (destroying 2,000 sockets takes ~100-150 ms here: it is the listeners' own work, done
     // in one run) + a tick + scheduling on a shared machine; the old rule's extra interval adds 400 ms.

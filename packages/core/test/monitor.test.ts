@@ -335,15 +335,26 @@ describe('a bad policy', () => {
     expect(schedulerInfo()).toMatchObject({ monitors: 0, timerArmed: false })
   })
 
-  it('a Proxy that only refuses Object.isFrozen but reads as a policy is used (not cached)', () => {
+  // Issue #8 settles this case: a policy is plain data, so a Proxy whose isExtensible trap throws is rejected by every
+  // entry point alike (it used to be accepted here, and to throw a raw Error from applyTcpKeepalive's cache).
+  it('a Proxy that only refuses Object.isFrozen is an InvalidPolicyError too, though its fields read as a policy', () => {
     const input = { idle: 100, interval: 50, probes: 3 }
     const proxy = new Proxy(input, {
       isExtensible() {
         throw new Error('boom')
       },
     })
-    const m = monitor(proxy as Policy)
-    expect(m.policy).toEqual(definePolicy(input))
+    let thrown: unknown
+    try {
+      createMonitor({ policy: proxy as Policy, probe: () => {} })
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(InvalidPolicyError)
+    expect(thrown).toMatchObject({ code: 'KA_ERR_INVALID_POLICY' })
+    expect((thrown as Error).message).toMatch(/^Invalid policy: could not read the input/)
+    expect((thrown as Error).cause).toEqual(new Error('boom'))
+    expect(schedulerInfo()).toMatchObject({ monitors: 0, timerArmed: false })
   })
 
   it('any other bad policy is an InvalidPolicyError too', () => {

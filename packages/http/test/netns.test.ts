@@ -14,6 +14,7 @@ import {
   expectNoLeaks,
   missingPrerequisites,
   type NetnsLink,
+  recordDeadline,
   spawnNode,
 } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
@@ -76,6 +77,19 @@ describe.skipIf(missingPrerequisites('root', 'netns', 'nft'))(
         console.info(
           `[http netns ${engine}] in flight: ${failed.code} ${failed.ms.toFixed(0)} ms after the request, ${sinceDrop.toFixed(0)} ms after the DROP took effect (detection ${DETECTION_MS} ms)`,
         )
+        const slack = "kernel keepalive timer (jiffies), IPC hop, nft's delay in taking effect"
+        recordDeadline({
+          test: `http/netns: ${engine}, in flight, failed after the request`,
+          measured: failed.ms,
+          min: DETECTION_MS - 100,
+          slack,
+        })
+        recordDeadline({
+          test: `http/netns: ${engine}, in flight, failed after the DROP`,
+          measured: sinceDrop,
+          max: DETECTION_MS + 300,
+          slack,
+        })
         expect(failed.code).toBe('ETIMEDOUT')
         expect(failed.facts).toMatchObject({
           reusedSocket: true,

@@ -12,7 +12,7 @@ import {
   mqttOptions,
   watchMqtt,
 } from '@keepalive/mqtt'
-import { expectNoLeaks, startAedes } from '@keepalive/test-harness'
+import { expectNoLeaks, recordDeadline, startAedes } from '@keepalive/test-harness'
 import mqtt, { type MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
 import { PACKET, type ScriptedBroker, startScriptedBroker } from './mqtt-wire.js'
@@ -79,6 +79,15 @@ describe('bad input from the broker', () => {
       log(
         `Server Keep Alive ${name}: keepalive ${r.event.keepalive}, PINGREQ gaps ${r.gaps.map((g) => g.toFixed(0)).join(', ')} ms`,
       )
+      for (const gap of r.gaps) {
+        recordDeadline({
+          test: `mqtt/bad-input: Server Keep Alive ${name}, PINGREQ gap`,
+          measured: gap,
+          min: 1000 - 15,
+          max: 1000 + 50,
+          slack: '10 ms tick, scheduling',
+        })
+      }
     }
     expect(off.event).toMatchObject({ keepalive: 0, requested: 1, serverKeepAlive: 0 })
     expect(off.event.warnings.join(' ')).toMatch(/turned Keep Alive off/)
@@ -121,6 +130,15 @@ describe('bad input from the broker', () => {
       log(
         `no CONNACK: dead ${elapsed.map((e) => e.toFixed(0)).join(' and ')} ms after each CONNECT reached the broker`,
       )
+      for (const e of elapsed) {
+        recordDeadline({
+          test: 'mqtt/bad-input: no CONNACK, dead after the CONNECT',
+          measured: e,
+          min: 2000 - 5,
+          max: 2000 + 1000,
+          slack: 'tick, scheduling (1 s as the issue allows)',
+        })
+      }
       for (const dead of deaths) {
         expect(isKeepaliveError(dead.reason, 'KA_ERR_MQTT_CONNACK_TIMEOUT')).toBe(true)
         expect(dead.reason.cause).toMatchObject({ code: 'KA_ERR_PROBE_TIMEOUT' })

@@ -8,7 +8,13 @@
 
 import { schedulerInfo } from '@keepalive/core'
 import { type MqttDeadEvent, type MqttWatcher, mqttOptions, watchMqtt } from '@keepalive/mqtt'
-import { expectNoLeaks, missingPrerequisites, spawnNode, startMosquitto } from '@keepalive/test-harness'
+import {
+  expectNoLeaks,
+  missingPrerequisites,
+  recordDeadline,
+  spawnNode,
+  startMosquitto,
+} from '@keepalive/test-harness'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
 
@@ -117,6 +123,25 @@ describe.skipIf(missingPrerequisites('mosquitto', 'root'))('slow message handler
     log(
       `aedes frozen while a handler was slow: reading resumed ${((frozen.resumedAt ?? 0) - frozen.frozenAt).toFixed(0)} ms after the freeze; dead ${sinceResume.toFixed(0)} ms after that (${frozen.death.reason.code}, ${frozen.death.probesSent} PINGREQs)`,
     )
+    const id = 'mqtt/slow-handler: aedes frozen while a handler was slow'
+    recordDeadline({
+      test: `${id}, stall (freeze to reading resumed)`,
+      measured: (frozen.resumedAt ?? 0) - frozen.frozenAt,
+      min: DETECTION_MS,
+      slack: 'must outlast the detection time (strict >)',
+    })
+    recordDeadline({
+      test: `${id}, dead after the last byte`,
+      measured: frozen.death.at - frozen.lastSeen,
+      min: DETECTION_MS - 15,
+      slack: '10 ms tick, a few ms of recorded-touch order',
+    })
+    recordDeadline({
+      test: `${id}, dead after reading resumed`,
+      measured: sinceResume,
+      max: DETECTION_MS + 1000,
+      slack: 'one 10 ms tick plus scheduling',
+    })
     for (const timer of handlerTimers) clearTimeout(timer)
     // Every watcher stopped: no monitor (and so no scheduler timer) is left.
     expect(schedulerInfo().monitors).toBe(0)

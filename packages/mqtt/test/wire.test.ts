@@ -14,6 +14,7 @@ import {
   freePort,
   makeTempDir,
   missingPrerequisites,
+  recordDeadline,
   startAedes,
   startMosquitto,
 } from '@keepalive/test-harness'
@@ -94,6 +95,22 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
     log(`mosquitto ${mosquitto.version} 3.1.1 gaps ${m4.gaps.map((g) => g.toFixed(0)).join(', ')} ms`)
     log(`mosquitto ${mosquitto.version} 5 gaps ${m5.gaps.map((g) => g.toFixed(0)).join(', ')} ms`)
     log(`aedes ${aedes.version} 3.1.1 gaps ${a4.gaps.map((g) => g.toFixed(0)).join(', ')} ms`)
+    // The bounds expectPolicyOnWire asserts on each gap, all printed before the first can fail.
+    for (const [who, result] of [
+      ['mosquitto 3.1.1', m4],
+      ['mosquitto 5', m5],
+      ['aedes 3.1.1', a4],
+    ] as const) {
+      for (const gap of result.gaps) {
+        recordDeadline({
+          test: `mqtt/wire: PINGREQ gap, ${who}`,
+          measured: gap,
+          min: 2000 - 10 - 5,
+          max: 2000 + 50,
+          slack: '10 ms scheduler tick (send side early), event-loop scheduling',
+        })
+      }
+    }
     expectPolicyOnWire(m4, 4)
     expectPolicyOnWire(m5, 5)
     expectPolicyOnWire(a4, 4)
@@ -140,6 +157,13 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
     )
     // Within 10 s of the last packet sent (CONNECT; SUBSCRIBE none), never the 30 s asked. Slack: the 10 ms tick
     // the send side starts early by, and scheduling.
+    recordDeadline({
+      test: 'mqtt/wire: Server Keep Alive 10, first PINGREQ after CONNECT',
+      measured: first - (connect?.at ?? 0),
+      min: 10_000 - 10 - 50,
+      max: 10_000 + 50,
+      slack: '10 ms tick (send side early), scheduling',
+    })
     expect(first - (connect?.at ?? 0)).toBeLessThanOrEqual(10_000 + 50)
     expect(first - (connect?.at ?? 0)).toBeGreaterThanOrEqual(10_000 - 10 - 50)
     expect(proxy.pingreqs().length).toBe(1)

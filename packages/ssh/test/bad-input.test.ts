@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { InvalidPolicyError, isKeepaliveError } from '@keepalive/core'
-import { expectNoLeaks, startSsh2Server } from '@keepalive/test-harness'
+import { expectNoLeaks, recordDeadline, startSsh2Server } from '@keepalive/test-harness'
 import ssh2, { type Connection } from 'ssh2'
 import { describe, expect, it } from 'vitest'
 import {
@@ -146,6 +146,13 @@ describe('watchSsh bad input', () => {
     const watcher = watchSsh(client, POLICY)
     const dead = await nextEvent<SshDeadEvent>(watcher as never, 'dead', 5000)
     const closed = await nextEvent<SshCloseEvent>(watcher as never, 'close', 2000)
+    recordDeadline({
+      test: 'ssh/bad-input: server never answering keepalives, dead after the last byte',
+      measured: dead.silenceMs,
+      min: 900 - 1,
+      max: 900 + 1000,
+      slack: 'the 10 ms tick and scheduling (+ 1 s like the fault tests)',
+    })
     expect(dead.by).toBe('watchSsh')
     expect(dead.reason).toBeInstanceOf(SshKeepaliveTimeoutError)
     expect(isKeepaliveError(dead.reason, 'KA_ERR_PROBE_TIMEOUT' as never)).toBe(false)

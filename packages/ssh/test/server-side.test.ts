@@ -12,6 +12,7 @@ import {
   freezeProcess,
   makeTempDir,
   missingPrerequisites,
+  recordDeadline,
   startSsh2Server,
 } from '@keepalive/test-harness'
 import type { Connection } from 'ssh2'
@@ -55,8 +56,15 @@ async function serverWatching() {
 }
 
 /** The bound of a death measured from the last byte: never early; late by the 10 ms tick and scheduling, + 1 s allowed. */
-function expectOnTime(dead: SshDeadEvent): void {
+function expectOnTime(dead: SshDeadEvent, id: string): void {
   const d = detectionTime(POLICY)
+  recordDeadline({
+    test: `ssh/server-side: ${id}, dead after the last byte`,
+    measured: dead.silenceMs,
+    min: d - 1,
+    max: d + 1000,
+    slack: 'the 10 ms tick and scheduling (+ 1 s allowed)',
+  })
   expect(dead.by).toBe('watchSsh')
   expect(dead.reason.code).toBe('KA_ERR_SSH_KEEPALIVE_TIMEOUT')
   expect(dead.silenceMs).toBeGreaterThanOrEqual(d - 1)
@@ -98,7 +106,7 @@ describe.skipIf(missingPrerequisites('ssh-keygen'))(
       console.log(
         `frozen ssh client dropped after ${dead.silenceMs.toFixed(0)} ms of silence, ${dead.probesSent} probes unanswered`,
       )
-      expectOnTime(dead)
+      expectOnTime(dead, 'OpenSSH client frozen')
       expect(closed?.reason).toBe(dead.reason)
     })
 
@@ -126,7 +134,7 @@ describe.skipIf(missingPrerequisites('ssh-keygen'))(
       console.log(
         `silent ssh2 client dropped after ${dead.silenceMs.toFixed(0)} ms, ${dead.probesSent} probes unanswered`,
       )
-      expectOnTime(dead)
+      expectOnTime(dead, 'ssh2 client never answering')
       expect(dead.probesSent).toBe(POLICY.probes)
       expect(server.clients.size).toBe(0)
     })

@@ -4,7 +4,7 @@
  * probing. Also: which one runs when ssh2's own keepalive is on too, and that `dead` fires for whichever noticed.
  */
 import { createRequire } from 'node:module'
-import { expectNoLeaks, registerCleanup, startSsh2Server } from '@keepalive/test-harness'
+import { expectNoLeaks, recordDeadline, registerCleanup, startSsh2Server } from '@keepalive/test-harness'
 import ssh2 from 'ssh2'
 import { describe, expect, it } from 'vitest'
 import { type SshDeadEvent, SshKeepaliveTimeoutError, SshUnsupportedError, watchSsh } from '../src/index.js'
@@ -153,6 +153,12 @@ describe('with ssh2’s own keepalive on too', () => {
     const watcher = await watched
     const dead = await nextEvent<SshDeadEvent>(watcher as never, 'dead', 3000)
     await clientClosed
+    recordDeadline({
+      test: "ssh/ssh2-internals: server, ssh2's keepalive notices first",
+      measured: dead.silenceMs,
+      max: 5000 + 3 * 1000,
+      slack: "far sooner than 'fast' (8 s); ssh2's own 600 ms (strict <)",
+    })
     expect(dead.by).toBe('ssh2')
     expect(dead.silenceMs).toBeLessThan(5000 + 3 * 1000) // far sooner than 'fast' (8 s): ssh2's 600 ms
   })

@@ -4,7 +4,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
-import { expectNoLeaks, startSsh2Server } from '@keepalive/test-harness'
+import { expectNoLeaks, recordDeadline, startSsh2Server } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { type SshWatcher, watchSsh } from '../src/index.js'
 import { connectSsh, execSsh, nextEvent, sleep } from './helpers.js'
@@ -48,12 +48,21 @@ describe('watchSsh client against an ssh2 server', () => {
     await sleep(2500)
     await settle(watcher)
     watcher.stop()
+    const gaps = seen.slice(1).map((t, i) => t - seen[i]!)
+    for (const gap of gaps) {
+      recordDeadline({
+        test: 'ssh/ssh2-server: probe gap against an ssh2 server',
+        measured: gap,
+        min: 400 - 1,
+        max: 400 + 60,
+        slack: 'round trip, the 10 ms tick, timer lateness (strict < max)',
+      })
+    }
     // Each answered probe restarts the idle period: one probe per 400 ms + round trip + up to one 10 ms tick.
     expect(seen.length).toBe(probes)
     expect(alive).toBe(probes)
     expect(probes).toBeGreaterThanOrEqual(5)
     expect(probes).toBeLessThanOrEqual(6)
-    const gaps = seen.slice(1).map((t, i) => t - seen[i]!)
     console.log(
       `ssh2 server saw ${seen.length} keepalive requests, gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`,
     )
@@ -154,6 +163,12 @@ describe('replies and diagnostics', () => {
       expect((dead.reason as Error & { code: string }).code).toBe('KA_ERR_SSH_KEEPALIVE_TIMEOUT')
       expect(messages.at(-1)![1].reason).toBe(dead.reason)
       const probe = messages.find(([n]) => n === 'probe')![1]
+      recordDeadline({
+        test: 'ssh/ssh2-server: diagnostics probe silenceMs',
+        measured: probe.silenceMs as number,
+        min: 199,
+        slack: 'whole-ms timers (tick)',
+      })
       expect(probe).toMatchObject({ connection: client, watcher, attempt: 1 })
       expect(probe.silenceMs as number).toBeGreaterThanOrEqual(199)
     } finally {

@@ -12,6 +12,7 @@ import {
   expectNoLeaks,
   missingPrerequisites,
   type NodeProcess,
+  recordDeadline,
   spawnNode,
   startSshd,
 } from '@keepalive/test-harness'
@@ -50,6 +51,15 @@ describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('watchSsh against Op
     console.log(
       `sshd ${sshd.version} logged ${logged} keepalive requests; probe gaps ${gaps.map((g) => g.toFixed(0)).join(' ')} ms`,
     )
+    for (const gap of gaps) {
+      recordDeadline({
+        test: 'ssh/sshd: probe gap against OpenSSH sshd',
+        measured: gap,
+        min: 400 - 1,
+        max: 400 + 60,
+        slack: 'round trip, the 10 ms tick, timer lateness (strict < max)',
+      })
+    }
     expect(logged).toBe(probes.length)
     expect(alive).toBe(probes.length)
     // 2500 ms / (400 ms idle + round trip + ≤ 10 ms tick) → 5 or 6.
@@ -90,6 +100,13 @@ async function measure(pair: NodeProcess, faultAt: number, fault: string): Promi
   console.log(
     `${fault}: policy detection ${d} ms — ours ${line(ours)}; ssh2 keepaliveInterval ${s.client.keepaliveInterval} × CountMax ${s.client.keepaliveCountMax}: ${line(plain)}`,
   )
+  recordDeadline({
+    test: `ssh/sshd: ${fault}, ours dead after the last byte`,
+    measured: ours.sinceLastDataMs,
+    min: d - 1,
+    max: d + 1000,
+    slack: 'the 10 ms tick plus scheduling (issue bound + 1 s)',
+  })
   expect(ours.by).toBe('watchSsh')
   expect(ours.code).toBe('KA_ERR_SSH_KEEPALIVE_TIMEOUT')
   // Never early; late by at most the 10 ms tick plus scheduling — the issue's bound is + 1 s.

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import tls from 'node:tls'
-import { definePolicy, InvalidPolicyError, isKeepaliveError, type KeepaliveError } from '@keepalive/core'
+import {
+  createMonitor,
+  definePolicy,
+  InvalidPolicyError,
+  isKeepaliveError,
+  type KeepaliveError,
+} from '@keepalive/core'
 import { applyTcpKeepalive, readTcpKeepalive, TcpNotTcpError, TcpSocketClosedError } from '@keepalive/tcp'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { applySettings } from '../src/apply.js'
@@ -132,21 +138,30 @@ describe('invalid policies', () => {
     expect(error.message).toMatch(message)
   })
 
-  // Issue #8's case. Since core's definePolicy became Proxy-safe it reads this Proxy's fields and accepts it (the
-  // isExtensible trap is never reached), as createMonitor does: applyTcpKeepalive must agree with them, never a raw Error.
-  it('the policy Proxy of #8 (isExtensible trap throws): the same verdict as definePolicy, no raw Error', () => {
-    const policy = new Proxy(
-      { idle: 1000 },
-      {
-        isExtensible() {
-          throw new Error('trap')
+  // Issue #8's case, word for word: applyTcpKeepalive used to throw the trap's raw Error from its cache. A policy is
+  // plain data, so core rejects an object whose isExtensible trap throws, and every entry point agrees.
+  it('the policy Proxy of #8 (isExtensible trap throws): KA_ERR_INVALID_POLICY, as from definePolicy and createMonitor', () => {
+    const policy = () =>
+      new Proxy(
+        { idle: 1000 },
+        {
+          isExtensible() {
+            throw new Error('trap')
+          },
         },
-      },
-    )
-    expect(definePolicy(policy).idle).toBe(1000)
+      )
     const socket = own(new net.Socket())
-    const report = applyTcpKeepalive(socket, policy as never)
-    expect(report).toMatchObject({ pending: true, idle: 1000 })
+    const errors = [
+      caught(() => applyTcpKeepalive(socket, policy() as never)),
+      caught(() => definePolicy(policy())),
+      caught(() => createMonitor({ policy: policy() as never, probe: () => {} })),
+    ]
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(InvalidPolicyError)
+      expect(error.code).toBe('KA_ERR_INVALID_POLICY')
+      expect(error.message).toMatch(/^Invalid policy: could not read the input/)
+      expect(error.cause).toEqual(new Error('trap'))
+    }
   })
 
   it.each([

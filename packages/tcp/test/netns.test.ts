@@ -16,6 +16,7 @@ import {
   missingPrerequisites,
   type NetnsLink,
   type NodeProcess,
+  recordDeadline,
   spawnNode,
 } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
@@ -119,6 +120,13 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
       log(
         `idle, vanished beyond the first hop: ${error.syscall} ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data (bound ${DETECTION_MS - EARLY_MS}…${DETECTION_MS + LATE_MS}), ${attempts} probes`,
       )
+      recordDeadline({
+        test: 'tcp/netns: idle, vanished beyond the first hop',
+        measured: error.sinceDataMs,
+        min: DETECTION_MS - EARLY_MS,
+        max: DETECTION_MS + LATE_MS,
+        slack: 'timer wheel, scheduling',
+      })
       expect(error.code).toBe('ETIMEDOUT')
       expect(error.keepaliveTimeout).toBe(true)
       // Only silence: each probe left the client once (none failed locally and was retried).
@@ -136,6 +144,13 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
       log(
         `idle DROP beyond the first hop: ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data (bound ${DETECTION_MS - EARLY_MS}…${DETECTION_MS + LATE_MS})`,
       )
+      recordDeadline({
+        test: 'tcp/netns: idle DROP beyond the first hop',
+        measured: error.sinceDataMs,
+        min: DETECTION_MS - EARLY_MS,
+        max: DETECTION_MS + LATE_MS,
+        slack: 'timer wheel, scheduling',
+      })
       expect(error.code).toBe('ETIMEDOUT')
       expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
       expect(error.sinceDataMs).toBeLessThanOrEqual(DETECTION_MS + LATE_MS)
@@ -160,6 +175,13 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
       log(
         `idle, own link down: ${error.code} ${error.sinceDataMs.toFixed(0)} ms after the last data, ${attempts} probe attempts (bound ${DETECTION_MS - EARLY_MS}…${bound})`,
       )
+      recordDeadline({
+        test: 'tcp/netns: idle, own link down',
+        measured: error.sinceDataMs,
+        min: DETECTION_MS - EARLY_MS,
+        max: bound,
+        slack: `timer wheel, scheduling${failedLocally > 0 ? ', + TCP_RESOURCE_PROBE_INTERVAL (a probe failed locally)' : ''}`,
+      })
       expect(['ETIMEDOUT', 'EHOSTUNREACH']).toContain(error.code)
       expect(error.keepaliveTimeout).toBe(true)
       expect(error.sinceDataMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
@@ -172,6 +194,21 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
     // after the detection time (measured ~4.43 s); the rest is timer wheel and scheduling as above.
     it(`data in flight when the peer vanishes beyond the first hop (firewall DROP): the user timeout catches it within ${DETECTION_MS} ms + 1 s (retransmission timer, scheduling)`, async () => {
       const error = await inFlight('dropTraffic', 'routed')
+      const id = 'tcp/netns: in flight, firewall DROP beyond the first hop'
+      const slack = 'retransmission timer (kernel rule), scheduling'
+      recordDeadline({
+        test: `${id}, since the write`,
+        measured: error.sinceWriteMs,
+        min: DETECTION_MS - EARLY_MS,
+        max: DETECTION_MS + 1000,
+        slack,
+      })
+      recordDeadline({
+        test: `${id}, since the last data`,
+        measured: error.sinceDataMs,
+        max: DETECTION_MS + 1000,
+        slack,
+      })
       expect(error.code).toBe('ETIMEDOUT')
       expect(error.keepaliveTimeout).toBe(true)
       expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
@@ -185,6 +222,13 @@ describe.skipIf(missingPrerequisites('root', 'netns'))(
     // locally failed retransmission timer that overshoots the user timeout (measured 4.75–5.3 s).
     it(`data in flight when the client's own link goes down: caught within ${DETECTION_MS} ms + 1 s + ${TCP_RESOURCE_PROBE_INTERVAL_MS} ms (TCP_RESOURCE_PROBE_INTERVAL), as EHOSTUNREACH or ETIMEDOUT`, async () => {
       const error = await inFlight('blackhole', 'own link')
+      recordDeadline({
+        test: 'tcp/netns: in flight, own link down',
+        measured: error.sinceWriteMs,
+        min: DETECTION_MS - EARLY_MS,
+        max: DETECTION_MS + 1000 + TCP_RESOURCE_PROBE_INTERVAL_MS,
+        slack: 'retransmission timer, TCP_RESOURCE_PROBE_INTERVAL (kernel rule), scheduling',
+      })
       expect(['ETIMEDOUT', 'EHOSTUNREACH']).toContain(error.code)
       expect(error.keepaliveTimeout).toBe(true)
       expect(error.sinceWriteMs).toBeGreaterThanOrEqual(DETECTION_MS - EARLY_MS)
