@@ -426,7 +426,10 @@ function expire(m: LivenessMonitor): void {
       deferMs(m, shortBy)
       return
     }
-    if (runLateByMs > lateNoiseMs()) {
+    // What may sit unread is what arrived since the poll phase last ran, and one ran after the scheduler's own
+    // last work: so the window is `stallByMs`, not the lateness against the plan (a run late only because the
+    // previous one handled a burst of deaths has read everything but the last `stallByMs`).
+    if (stallByMs > lateNoiseMs()) {
       if (stallByMs > tp.stallMs) publishStall(m)
       confirmAfterPoll(m)
       return
