@@ -41,6 +41,10 @@ const packageProjects: TestProjectConfiguration[] = packageNames.map((name) => {
       include: [`packages/${name}/test/**/*.test.ts`],
       environment: 'node',
       sequence: { groupOrder: realPeers ? ++group : 0 },
+      // A hang guard, not a deadline (deadlines are asserted inside tests, against measured times). Core's property
+      // tests check thousands of generated cases, about 1 s of CPU each here; vitest's 5 s default was hit (5.2 s)
+      // when other jobs shared both cores.
+      testTimeout: 30_000,
       ...(realPeers ? harnessHooks : {}),
     },
   }

@@ -3,30 +3,53 @@
 //   npx tsc -b packages/core
 //   flock /work/locks/timing.lock node --expose-gc bench/monitor-scale.bench.mjs --policy=p1 --n=5000
 //   flock /work/locks/timing.lock node --expose-gc bench/monitor-scale.bench.mjs --policy=p2 --n=5000
+//   flock /work/locks/timing.lock node --expose-gc bench/monitor-scale.bench.mjs --policy=p2 --n=5000 --layout=split
 //
-// A peer process (bench/monitor-scale-peer.mjs) answers `PING` with `PONG`. This process opens 2 × N
-// connections to it: N watched by a monitor (probe = write a PING, touch on every chunk received), N by the
-// baseline people write by hand (a `setTimeout` refreshed on every chunk, then a `setInterval` of probes,
-// dead after `probes` unanswered), started pairwise at the same moments, so both see the same load.
+// A peer process (bench/monitor-scale-peer.mjs) answers `PING` with `PONG`. N connections are watched by a
+// monitor (probe = write a PING, touch on every chunk received), N by the baseline people write by hand (a
+// `setTimeout` refreshed on every chunk, then a `setInterval` of probes, dead after `probes` unanswered),
+// started pairwise at the same moments. `--layout=shared` (default): both kinds in this one process, so each
+// kind's callbacks and reads also delay the other's. `--layout=split`: each kind in its own client process
+// (forked, driven over IPC), concurrently, against the same peer, with the freeze, the SIGSTOP and the
+// stalls at the same instants: how a service would run either one.
 // Lateness of a death = its time − (the last chunk's arrival, read in its `data` callback, + detectionTime):
 // < 0 is an early death. A death of a connection whose peer still answers is a false death.
 // Scenarios (`--scenarios=a,b`): live (false deaths, CPU and heap per connection: each kind alone),
 // frozen-spread / frozen-step (10 % of the connections' peers stop answering; probes spread over `idle`,
 // or all in step), stopped-spread / stopped-step (SIGSTOP of the whole peer), stalls-400 (10 % frozen,
-// this process busy 400 ms every 3 s), stall-long (all live, one stall of detectionTime + 1 s).
-// Writes bench/results/monitor-scale-<policy>.json and prints a markdown table.
-import { spawn } from 'node:child_process'
+// the client process busy 400 ms every 3 s; also reports, for the deaths whose deadline fell inside a stall,
+// the time from the stall's end), stall-long (all live, one stall of detectionTime + 1 s).
+// Other flags: --trace (stalls-400: what ran between each stall's end and the first deaths), --stall=<ms>,
+// --core=<dist dir> (another build of @keepalive/core), --out=<file>.
+// Writes bench/results/monitor-scale-<policy>[-split].json and prints a markdown table.
+import { fork, spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import { createInterface } from 'node:readline'
 
-const core = await import(new URL('../packages/core/dist/index.js', import.meta.url).href)
-const { createMonitor, definePolicy, detectionTime, schedulerInfo } = core
-
 function option(name, fallback) {
   const found = process.argv.find((arg) => arg.startsWith(`--${name}=`))
   return found === undefined ? fallback : found.slice(name.length + 3)
+}
+// `--core=<dir>`: another build of @keepalive/core (a dist directory) to measure instead of this checkout's.
+const CORE = option('core', new URL('../packages/core/dist', import.meta.url).pathname)
+const core = await import(new URL(`file://${CORE}/index.js`).href)
+const { createMonitor, definePolicy, detectionTime, schedulerInfo } = core
+// `--trace`: for stalls-400, a timeline of what runs between each stall's end and the deaths it delayed.
+const TRACE = process.argv.includes('--trace')
+const trace = {
+  stalls: [],
+  data: { monitor: [], baseline: [] },
+  writes: { monitor: [], baseline: [] },
+  runs: [],
+}
+if (TRACE) {
+  const dc = await import('node:diagnostics_channel')
+  dc.subscribe('keepalive:monitor:stall', () => {
+    const now = performance.now()
+    if (trace.runs.at(-1) !== now) trace.runs.push(now)
+  })
 }
 const POLICIES = {
   p1: { idle: 1_000, interval: 500, probes: 3 },
@@ -46,6 +69,8 @@ const ALL = [
   'stall-long',
 ]
 const SCENARIOS = option('scenarios', ALL.join(',')).split(',')
+// `--stall=<ms>`: the length of the periodic stalls of stalls-400 (a quick functional check: --stall=5).
+const STALL_MS = Number(option('stall', '400'))
 const TICK = schedulerInfo().tickMs
 const gc = globalThis.gc ?? (() => {})
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -89,16 +114,23 @@ function connection(socket, kind, results) {
   conn.onDead = () => {
     if (conn.dead) return
     conn.dead = true
-    results.push({ conn, lateness: performance.now() - (conn.lastRx + D) })
+    const at = performance.now()
+    results.push({ conn, lateness: at - (conn.lastRx + D), at })
     socket.destroy()
   }
   return conn
 }
 
+function ping(conn) {
+  if (TRACE) trace.writes[conn.kind].push(performance.now())
+  return conn.socket.write('PING\n')
+}
+
 function watchWithMonitor(conn) {
-  const m = createMonitor({ policy, probe: () => conn.socket.write('PING\n') })
+  const m = createMonitor({ policy, probe: () => ping(conn) })
   conn.socket.on('data', () => {
     conn.lastRx = performance.now()
+    if (TRACE) trace.data.monitor.push(conn.lastRx)
     m.touch()
   })
   m.on('dead', conn.onDead)
@@ -110,7 +142,7 @@ function watchWithTimers(conn) {
   let sent = 0
   let probing
   const timeout = setTimeout(() => {
-    conn.socket.write('PING\n')
+    ping(conn)
     sent = 1
     probing = setInterval(() => {
       if (sent >= policy.probes) {
@@ -118,12 +150,13 @@ function watchWithTimers(conn) {
         conn.onDead()
         return
       }
-      conn.socket.write('PING\n')
+      ping(conn)
       sent++
     }, policy.interval)
   }, policy.idle)
   conn.socket.on('data', () => {
     conn.lastRx = performance.now()
+    if (TRACE) trace.data.baseline.push(conn.lastRx)
     if (probing !== undefined) {
       clearInterval(probing)
       probing = undefined
@@ -145,7 +178,11 @@ function stats(rows, kind, expectedDeath) {
   expected.sort((a, b) => a - b)
   const at = (p) =>
     expected.length === 0 ? null : expected[Math.min(expected.length - 1, Math.floor(p * expected.length))]
+  const times = mine.map((r) => r.at)
   return {
+    // When this kind's deaths began and ended (ms since the epoch, comparable across the processes of a split run).
+    firstDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.min(...times),
+    lastDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.max(...times),
     deaths: expected.length,
     early: expected.filter((l) => l < 0).length,
     falseDeaths: mine.length - expected.length,
@@ -156,24 +193,108 @@ function stats(rows, kind, expectedDeath) {
   }
 }
 
-async function start(conns, kinds, spread) {
-  // Pairs (one connection of each kind) start at the same moment; spread = over `idle`, in 50 batches.
-  const batches = spread ? 50 : 1
-  const per = Math.ceil(conns.length / batches)
-  for (let b = 0; b < batches; b++) {
-    for (const conn of conns.slice(b * per, (b + 1) * per)) {
-      conn.lastRx = performance.now()
-      WATCH[conn.kind](conn)
+/** Per stall: ms after its end of the first check phase, the monitor's late run, each kind's first death, and the data callbacks read before the monitor's first death. */
+function timeline(rows) {
+  return trace.stalls.map(({ start, end, check1 }) => {
+    const after = (list) => list.find((t) => t >= end)
+    const first = (kind) =>
+      after(
+        rows
+          .filter((r) => r.conn.kind === kind)
+          .map((r) => r.at)
+          .sort((a, b) => a - b),
+      )
+    const m = first('monitor')
+    const rel = (t) => (t === undefined ? null : Number((t - end).toFixed(2)))
+    const count = (list, from, to) => list.filter((t) => t >= from && t < to).length
+    return {
+      stallMs: Number((end - start).toFixed(1)),
+      check1: rel(check1),
+      monitorRun: rel(after(trace.runs)),
+      firstBaselineDeath: rel(first('baseline')),
+      firstMonitorDeath: rel(m),
+      dataBeforeCheck1: {
+        monitor: count(trace.data.monitor, end, check1),
+        baseline: count(trace.data.baseline, end, check1),
+      },
+      dataCheck1ToMonitorDeath:
+        m === undefined
+          ? null
+          : {
+              monitor: count(trace.data.monitor, check1, m),
+              baseline: count(trace.data.baseline, check1, m),
+            },
+      // PINGs written between the stall's end and the monitor's first death (the monitor's are deferred past it).
+      writesBeforeMonitorDeath:
+        m === undefined
+          ? null
+          : { monitor: count(trace.writes.monitor, end, m), baseline: count(trace.writes.baseline, end, m) },
+      deadlinesInStall: Object.fromEntries(
+        ['monitor', 'baseline'].map((kind) => [
+          kind,
+          rows.filter((r) => r.conn.kind === kind && r.at - r.lateness >= start && r.at - r.lateness < end)
+            .length,
+        ]),
+      ),
     }
-    if (spread) await sleep(policy.idle / batches)
-  }
-  void kinds
+  })
 }
 
-async function scenario(name, port, peer) {
+/**
+ * The deaths whose deadline fell inside a stall, timed from the stall's end: what each kind adds after the
+ * process resumes, whatever the random placement of the deadlines inside the stall (which decides most of their
+ * lateness: a deadline at the stall's start is ~400 ms late for both kinds).
+ */
+function afterStall(rows, kind, stalls) {
+  const values = []
+  for (const r of rows) {
+    if (r.conn.kind !== kind) continue
+    const deadline = r.at - r.lateness
+    const stall = stalls.find((st) => deadline >= st.start && deadline < st.end)
+    if (stall !== undefined) values.push(r.at - stall.end)
+  }
+  values.sort((a, b) => a - b)
+  const at = (p) =>
+    values.length === 0 ? null : values[Math.min(values.length - 1, Math.floor(p * values.length))]
+  return {
+    deaths: values.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: values.length === 0 ? null : values.at(-1),
+  }
+}
+
+/** Waits until local monotonic time `t` (ms, performance.now() base). */
+async function until(t) {
+  const wait = t - performance.now()
+  if (wait > 0) await sleep(wait)
+}
+
+/** A moment both layouts agree on, as milliseconds since the epoch (sub-ms: performance's time origin). */
+const epochNow = () => performance.timeOrigin + performance.now()
+
+/** When, after the watchers start at `t0`, the peers freeze (or stop, or the process stalls), and when the scenario ends. */
+function plan(name, t0) {
+  const spread = !name.endsWith('-step')
+  // Steady state first: everyone probed and answered at least once.
+  const freezeAt = t0 + (spread ? policy.idle : 0) + policy.idle + policy.interval
+  return { spread, freezeAt, endAt: freezeAt + D + 3 * policy.interval + 1_500 }
+}
+
+/**
+ * One scenario in this process, for the connections of `kinds` (both in the shared layout, one in a client of
+ * the split layout): `go()` resolves to the local time the watchers start at (both processes of a split run
+ * get the same instant); `peerControl` stops and continues the peer (the coordinator's job in a split run).
+ */
+async function scenario(name, port, kinds, go, peerControl) {
   const rows = []
-  const sockets = await connectMany(port, 2 * N)
-  const conns = sockets.map((socket, i) => connection(socket, i % 2 === 0 ? 'monitor' : 'baseline', rows))
+  const sockets = await connectMany(port, kinds.length * N)
+  // Interleaved: pairs of one connection of each kind start at the same moment; `index` counts within a kind.
+  const conns = sockets.map((socket, i) => {
+    const conn = connection(socket, kinds[i % kinds.length], rows)
+    conn.index = Math.floor(i / kinds.length)
+    return conn
+  })
   const out = { scenario: name }
   const stopAll = () => {
     for (const c of conns) {
@@ -182,9 +303,11 @@ async function scenario(name, port, peer) {
     }
   }
   try {
+    const t0 = await go()
+    await until(t0)
     if (name === 'live') {
       // Each kind alone for heap and CPU; both watch N live connections for 2 × detectionTime.
-      for (const kind of ['baseline', 'monitor']) {
+      for (const kind of ['baseline', 'monitor'].filter((k) => kinds.includes(k))) {
         const mine = conns.filter((c) => c.kind === kind)
         gc()
         gc()
@@ -198,10 +321,10 @@ async function scenario(name, port, peer) {
         const bytes = (process.memoryUsage().heapUsed - heapBefore) / N
         await sleep(policy.idle + 500) // every connection past its first probe
         const cpu0 = process.cpuUsage()
-        const t0 = performance.now()
+        const t1 = performance.now()
         await sleep(2 * D)
         const cpu = process.cpuUsage(cpu0)
-        const seconds = (performance.now() - t0) / 1000
+        const seconds = (performance.now() - t1) / 1000
         const cpuMsPerConnHour = ((cpu.user + cpu.system) / 1000 / N / seconds) * 3600
         for (const c of mine) c.stop()
         out[kind] = {
@@ -212,32 +335,62 @@ async function scenario(name, port, peer) {
       }
       return out
     }
-    const spread = !name.endsWith('-step')
-    await start(conns, undefined, spread)
-    await sleep(policy.idle + policy.interval) // steady state: everyone probed and answered at least once
+    const { spread, freezeAt, endAt } = plan(name, t0)
+    // Spread: 50 batches over `idle`; step: all in one tick, so probes go out in step.
+    const batches = spread ? 50 : 1
+    const per = Math.ceil(conns.length / batches)
+    for (let b = 0; b < batches; b++) {
+      await until(t0 + (b * policy.idle) / batches)
+      for (const conn of conns.slice(b * per, (b + 1) * per)) {
+        conn.lastRx = performance.now()
+        WATCH[conn.kind](conn)
+      }
+    }
+    await until(freezeAt)
     let expectedDeath = (c) => c.frozen
-    let stallTimer
+    const stallTimers = []
+    const stalls = []
     if (name.startsWith('frozen') || name === 'stalls-400') {
-      conns.forEach((c, i) => {
-        if (i % 20 < 2) {
+      for (const c of conns) {
+        if (c.index % 10 === 0) {
           c.frozen = true
           c.socket.write('FREEZE\n')
         }
-      })
-      if (name === 'stalls-400') stallTimer = setInterval(() => busy(400), 3_000)
+      }
+      if (name === 'stalls-400') {
+        // Busy 400 ms every 3 s, at instants fixed from `freezeAt` (the same in both processes of a split run).
+        for (let at = freezeAt + 3_000; at < endAt; at += 3_000) {
+          stallTimers.push(
+            setTimeout(() => {
+              const stall = { start: performance.now() }
+              busy(STALL_MS)
+              stall.end = performance.now()
+              stalls.push(stall)
+              if (TRACE) {
+                trace.stalls.push(stall)
+                setImmediate(() => {
+                  stall.check1 = performance.now()
+                })
+              }
+            }, at - performance.now()),
+          )
+        }
+      }
     } else if (name.startsWith('stopped')) {
-      peer.kill('SIGSTOP')
+      peerControl?.stop()
       expectedDeath = () => true
     } else if (name === 'stall-long') {
       busy(D + 1_000)
     }
-    await sleep(D + 3 * policy.interval + 1_500)
-    clearInterval(stallTimer)
-    if (name.startsWith('stopped')) peer.kill('SIGCONT')
-    for (const kind of ['monitor', 'baseline']) {
+    await until(endAt)
+    for (const timer of stallTimers) clearTimeout(timer)
+    if (name.startsWith('stopped')) peerControl?.cont()
+    if (TRACE && name === 'stalls-400') out.trace = timeline(rows)
+    for (const kind of kinds) {
       const s = stats(rows, kind, expectedDeath)
       const shouldDie = conns.filter((c) => c.kind === kind && expectedDeath(c)).length
       out[kind] = { ...s, missed: shouldDie - s.deaths }
+      if (name === 'stalls-400') out[kind].afterStall = afterStall(rows, kind, stalls)
     }
     return out
   } finally {
@@ -246,47 +399,147 @@ async function scenario(name, port, peer) {
   }
 }
 
-const { peer, port } = await startPeer()
-const results = []
-try {
-  for (const name of SCENARIOS) {
-    const r = await scenario(name, port, peer)
-    results.push(r)
-    console.error(JSON.stringify(r))
-  }
-} finally {
-  peer.kill('SIGCONT')
-  peer.kill('SIGKILL')
+/** A client of the split layout: one kind, driven by the coordinator over IPC. */
+async function client() {
+  const kind = option('kind', '')
+  const name = option('scenario', '')
+  const port = Number(option('port', '0'))
+  const go = () =>
+    new Promise((resolve) => {
+      process.once('message', ({ goAt }) => resolve(goAt - performance.timeOrigin))
+      process.send({ ready: true })
+    })
+  const out = await scenario(name, port, [kind], go, undefined)
+  process.send({ result: out }, () => process.exit(0))
 }
 
-const fmt = (v) =>
-  v === null || v === undefined
-    ? '–'
-    : typeof v === 'number'
-      ? Number.isInteger(v)
-        ? String(v)
-        : v.toFixed(1)
-      : String(v)
-const lines = [
-  `policy ${POLICY_NAME} = ${policy.idle} ms / ${policy.interval} ms / ${policy.probes} (detection ${D} ms), N = ${N} per kind, tick ${TICK} ms`,
-  '',
-  '| scenario | kind | deaths | early | false | late p50 / p99 / max (ms) | missed |',
-  '|---|---|---:|---:|---:|---|---:|',
-]
-for (const r of results) {
-  for (const kind of ['monitor', 'baseline']) {
-    const s = r[kind]
-    const extra =
-      r.scenario === 'live'
-        ? ` (${fmt(s.bytesPerConnection)} B, ${fmt(s.cpuMsPerConnectionHour)} ms CPU per connection-hour)`
-        : ''
-    lines.push(
-      `| ${r.scenario}${extra} | ${kind} | ${s.deaths} | ${s.early} | ${s.falseDeaths} | ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)} | ${fmt(s.missed)} |`,
-    )
+/** The split layout: each kind in its own client process, concurrently, same peer, same instants. */
+async function splitScenario(name, port, peer) {
+  const args = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('--layout=') && !a.startsWith('--scenarios='))
+  const clients = ['monitor', 'baseline'].map((kind) =>
+    fork(
+      new URL(import.meta.url).pathname,
+      [...args, '--role=client', `--kind=${kind}`, `--scenario=${name}`, `--port=${port}`],
+      {
+        execArgv: process.execArgv,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    ),
+  )
+  const message = (child, key) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m) => {
+        if (m[key] === undefined) return
+        child.off('message', onMessage)
+        resolve(m[key])
+      }
+      child.on('message', onMessage)
+      child.once('exit', (code) => reject(new Error(`client exited (${code}) before sending ${key}`)))
+    })
+  try {
+    await Promise.all(clients.map((c) => message(c, 'ready')))
+    const goAt = epochNow() + 500
+    const results = clients.map((c) => message(c, 'result'))
+    for (const c of clients) c.send({ goAt })
+    if (name.startsWith('stopped')) {
+      const { freezeAt, endAt } = plan(name, goAt - performance.timeOrigin)
+      await until(freezeAt)
+      peer.kill('SIGSTOP')
+      await until(endAt)
+      peer.kill('SIGCONT')
+    }
+    const [m, b] = await Promise.all(results)
+    const out = { scenario: name, monitor: m.monitor, baseline: b.baseline }
+    if (m.trace !== undefined) out.trace = { monitor: m.trace, baseline: b.trace }
+    return out
+  } finally {
+    for (const c of clients) if (c.exitCode === null) c.kill('SIGKILL')
   }
 }
-console.log(lines.join('\n'))
-writeFileSync(
-  new URL(`./results/monitor-scale-${POLICY_NAME}.json`, import.meta.url),
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), policy, n: N, tickMs: TICK, results }, null, 2)}\n`,
-)
+
+if (option('role', '') === 'client') {
+  await client()
+} else {
+  const LAYOUT = option('layout', 'shared')
+  if (LAYOUT !== 'shared' && LAYOUT !== 'split') throw new Error(`--layout is shared or split, got ${LAYOUT}`)
+  const { peer, port } = await startPeer()
+  const results = []
+  try {
+    for (const name of SCENARIOS) {
+      const r =
+        LAYOUT === 'shared'
+          ? await scenario(name, port, ['monitor', 'baseline'], async () => performance.now(), {
+              stop: () => peer.kill('SIGSTOP'),
+              cont: () => peer.kill('SIGCONT'),
+            })
+          : await splitScenario(name, port, peer)
+      results.push(r)
+      console.error(JSON.stringify(r))
+    }
+  } finally {
+    peer.kill('SIGCONT')
+    peer.kill('SIGKILL')
+  }
+
+  const fmt = (v) =>
+    v === null || v === undefined
+      ? '–'
+      : typeof v === 'number'
+        ? Number.isInteger(v)
+          ? String(v)
+          : v.toFixed(1)
+        : String(v)
+  const lines = [
+    `policy ${POLICY_NAME} = ${policy.idle} ms / ${policy.interval} ms / ${policy.probes} (detection ${D} ms), N = ${N} per kind, tick ${TICK} ms, layout ${LAYOUT}`,
+    '',
+    '| scenario | kind | deaths | early | false | late p50 / p99 / max (ms) | missed |',
+    '|---|---|---:|---:|---:|---|---:|',
+  ]
+  for (const r of results) {
+    for (const kind of ['monitor', 'baseline']) {
+      const s = r[kind]
+      const extra =
+        r.scenario === 'live'
+          ? ` (${fmt(s.bytesPerConnection)} B, ${fmt(s.cpuMsPerConnectionHour)} ms CPU per connection-hour)`
+          : ''
+      lines.push(
+        `| ${r.scenario}${extra} | ${kind} | ${s.deaths} | ${s.early} | ${s.falseDeaths} | ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)} | ${fmt(s.missed)} |`,
+      )
+    }
+  }
+  for (const r of results) {
+    if (!r.scenario.endsWith('-step') || r.monitor.firstDeathEpoch === null) continue
+    // In step, both kinds' deaths fall within a few ms: who handled its burst first?
+    const zero = Math.min(r.monitor.firstDeathEpoch, r.baseline.firstDeathEpoch)
+    const span = (k) => `${fmt(r[k].firstDeathEpoch - zero)} to ${fmt(r[k].lastDeathEpoch - zero)} ms`
+    lines.push(
+      '',
+      `${r.scenario}: deaths after the first of either kind: monitor ${span('monitor')}, baseline ${span('baseline')}`,
+    )
+  }
+  for (const r of results) {
+    if (r.monitor.afterStall === undefined) continue
+    lines.push(
+      '',
+      `${r.scenario}: deaths whose deadline fell inside a stall, ms from the stall's end, p50 / p99 / max:`,
+    )
+    for (const kind of ['monitor', 'baseline']) {
+      const a = r[kind].afterStall
+      lines.push(`- ${kind}: ${a.deaths} deaths, ${fmt(a.p50)} / ${fmt(a.p99)} / ${fmt(a.max)}`)
+    }
+  }
+  console.log(lines.join('\n'))
+  const file = option(
+    'out',
+    new URL(
+      `./results/monitor-scale-${POLICY_NAME}${LAYOUT === 'split' ? '-split' : ''}.json`,
+      import.meta.url,
+    ).pathname,
+  )
+  writeFileSync(
+    file,
+    `${JSON.stringify({ node: process.version, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), layout: LAYOUT, policy, n: N, tickMs: TICK, results }, null, 2)}\n`,
+  )
+}

@@ -444,3 +444,30 @@ describe("issue #10: the scheduler's own burst is not a stall", () => {
     expect(stalls).toHaveLength(0)
   })
 })
+
+describe("issue #10: a run late only because of the scheduler's own burst", () => {
+  it('declares its deaths itself: the poll phase ran after the burst, so nothing waits for the check phase', () => {
+    const policy = presets.fast
+    const burst: Monitor[] = []
+    for (let i = 0; i < 300; i++) {
+      const m = monitor(policy, () => {})
+      m.on('dead', () => {
+        skew += 1 // each dead listener works 1 ms: the burst's run takes 300 ms
+      })
+      burst.push(m)
+    }
+    vi.advanceTimersByTime(TICK)
+    const later: Monitor[] = []
+    for (let i = 0; i < 50; i++) {
+      const m = monitor(policy, () => {})
+      m.on('dead', () => later.push(m))
+    }
+    while (!burst.every((m) => m.state === 'dead')) vi.advanceTimersToNextTimer()
+    expect(later).toHaveLength(0)
+    // The next timer is the next grid run, 300 ms late against its plan but only a tick after the burst's run
+    // ended (stallByMs): every one of the 50 dies in that run, not in a check phase after it.
+    vi.advanceTimersToNextTimer()
+    expect(later).toHaveLength(50)
+    expect(stalls).toHaveLength(0)
+  })
+})

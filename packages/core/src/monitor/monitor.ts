@@ -10,7 +10,9 @@
  * Invariants: never early (every deadline counts from an upper bound of the last touch, see
  * ./scheduler.ts); a death reached by a late run is confirmed after the poll phase, so a reply that arrived
  * while the process was stalled is read first; a stall never makes a probe come earlier than `idle` after
- * the last touch; `probesSent` is what was really sent.
+ * the last touch (on the tick grid, a touch read just before a run at most `lateNoiseMs` late counts from
+ * that run's planned tick, so a first probe may come that much early: see seenTick); `probesSent` is what
+ * was really sent.
  *
  * Cost. A million monitors is a normal broker, so a monitor is one small object (8 fields, 88 bytes on
  * 64-bit Node) that sits in the shared timing wheel through its own `next`/`prev` fields. Every
@@ -424,7 +426,10 @@ function expire(m: LivenessMonitor): void {
       deferMs(m, shortBy)
       return
     }
-    if (runLateByMs > lateNoiseMs()) {
+    // What may sit unread is what arrived since the poll phase last ran, and one ran after the scheduler's own
+    // last work: so the window is `stallByMs`, not the lateness against the plan (a run late only because the
+    // previous one handled a burst of deaths has read everything but the last `stallByMs`).
+    if (stallByMs > lateNoiseMs()) {
       if (stallByMs > tp.stallMs) publishStall(m)
       confirmAfterPoll(m)
       return

@@ -389,6 +389,8 @@ function run(): void {
       return
     }
     runNowMs = now
+    // The grid lateness stays the last grid run's; the window since the scheduler's own last work is this run's.
+    stallByMs = now - Math.max(soonAt, busyUntil)
     try {
       refreshStamp(now)
       sweepSoon(current)
