@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { expectNoLeaks, recordDeadline, startSsh2Server } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { type SshWatcher, watchSsh } from '../src/index.js'
-import { connectSsh, execSsh, nextEvent, sleep } from './helpers.js'
+import { connectSsh, EARLIEST_GAP_MS, execSsh, nextEvent, sleep } from './helpers.js'
 
 /** A probe may be in flight when the test stops counting: wait for its answer, so every probe can be matched. */
 async function settle(watcher: SshWatcher): Promise<void> {
@@ -16,14 +16,6 @@ async function settle(watcher: SshWatcher): Promise<void> {
 
 /** ssh2's server keepalive would ping our client, and replies to it are life: keep it out of the count. */
 const SERVER_QUIET = { keepaliveInterval: 2 ** 31 - 1 }
-
-/**
- * The earliest gap between two probes of a 400 ms idle. The monitor keeps probes on its 10 ms tick grid: a reply read
- * while a scheduler run was up to lateNoiseMs (2.5 ms at a 10 ms tick) late counts from that run's planned tick
- * (core's monitor.ts, seenTick), so the next probe may come up to 2.5 ms before 400 ms after the reply was read;
- * Node's whole-millisecond timers add 1 ms. Measured once at 398.995 ms (ssh2 server, Node 26), within this.
- */
-const EARLIEST_GAP_MS = 400 - 2.5 - 1
 describe('watchSsh client against an ssh2 server', () => {
   it('runs a command, and the server sees one keepalive@openssh.com per idle period', async () => {
     expectNoLeaks()

@@ -18,17 +18,9 @@ import {
 } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { watchSsh } from '../src/index.js'
-import { connectSsh, execSsh, nextEvent, sleep } from './helpers.js'
+import { connectSsh, EARLIEST_GAP_MS, execSsh, nextEvent, sleep } from './helpers.js'
 
 const PAIR = new URL('./fixtures/ssh-pair.ts', import.meta.url)
-
-/**
- * The earliest gap between two probes of a 400 ms idle. The monitor keeps probes on its 10 ms tick grid: a reply read
- * while a scheduler run was up to lateNoiseMs (2.5 ms at a 10 ms tick) late counts from that run's planned tick
- * (core's monitor.ts, seenTick), so the next probe may come up to 2.5 ms before 400 ms after the reply was read;
- * Node's whole-millisecond timers add 1 ms. Measured once at 398.995 ms (ssh2 server, Node 26), within this.
- */
-const EARLIEST_GAP_MS = 400 - 2.5 - 1
 describe.skipIf(missingPrerequisites('sshd', 'ssh-keygen'))('watchSsh against OpenSSH sshd', () => {
   it('runs a command, and sshd logs one keepalive@openssh.com per idle period, all answered', async () => {
     expectNoLeaks()
