@@ -471,3 +471,54 @@ describe("issue #10: a run late only because of the scheduler's own burst", () =
     expect(stalls).toHaveLength(0)
   })
 })
+
+describe('issue #10: answers read in one burst keep their own times', () => {
+  it('two peers answering 7 ms apart within one tick, then silent, die 7 ms apart: each at its answer + detectionTime', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const a = monitor(policy, () => {})
+    const b = monitor(policy, () => {})
+    const deadAt = new Map<Monitor, number>()
+    a.on('dead', () => deadAt.set(a, performance.now()))
+    b.on('dead', () => deadAt.set(b, performance.now()))
+    vi.advanceTimersByTime(policy.idle + TICK) // both probing, probes sent in one run
+    expect(a.state).toBe('probing')
+    expect(b.state).toBe('probing')
+    // The poll phase reads both answers in one burst: a's at once, b's 7 ms later (the clock moves, no timer runs).
+    skew += 1
+    const aAnsweredAt = performance.now()
+    a.touch()
+    skew += 7
+    const bAnsweredAt = performance.now()
+    b.touch()
+    while (deadAt.size < 2 && performance.now() < bAnsweredAt + 2 * d) vi.advanceTimersByTime(1)
+    const aLate = (deadAt.get(a) as number) - (aAnsweredAt + d)
+    const bLate = (deadAt.get(b) as number) - (bAnsweredAt + d)
+    // Never early; late by at most Node's whole-ms timer rounding (the sub-tick run that fires each death). With
+    // the tick's bound (the latest answer of the tick, b's) a would die 7 ms late, together with b.
+    expect(aLate).toBeGreaterThanOrEqual(0)
+    expect(aLate).toBeLessThanOrEqual(1)
+    expect(bLate).toBeGreaterThanOrEqual(0)
+    expect(bLate).toBeLessThanOrEqual(1)
+    expect(a.lastSeen).toBe(aAnsweredAt)
+  })
+
+  it('a plain touch after the answer takes over: the death counts from its (tick) bound, never earlier', () => {
+    const policy = presets.fast
+    const d = detectionTime(policy)
+    const m = monitor(policy, () => {})
+    let deadAt = 0
+    m.on('dead', () => {
+      deadAt = performance.now()
+    })
+    vi.advanceTimersByTime(policy.idle + TICK)
+    m.touch() // the answer: exact
+    vi.advanceTimersByTime(3 * TICK)
+    skew += 4
+    const touchedAt = performance.now()
+    m.touch() // a plain touch, not probing: stored on the tick grid, bounded by the tick's retirement
+    while (deadAt === 0 && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(1)
+    expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
+    expect(deadAt - touchedAt).toBeLessThanOrEqual(d + TICK + 1)
+  })
+})

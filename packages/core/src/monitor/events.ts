@@ -20,6 +20,13 @@ export class Extras {
   name: string | undefined
   /** Monotonic ms when the last probe was sent. */
   probeAt = 0
+  /**
+   * Monotonic ms at which the last answer was handled: an upper bound of that touch, exact to this monitor,
+   * where the wheel's bound is the latest answer of the whole tick. Valid while the monitor's `seen` still
+   * equals `answeredTick` (no touch since).
+   */
+  answeredAt = 0
+  answeredTick = -1
   probe: Listeners = undefined
   alive: Listeners = undefined
   dead: Listeners = undefined

@@ -8,7 +8,7 @@
  * `dead` once and stops itself.
  *
  * Invariants: never early (every deadline counts from an upper bound of the last touch, see
- * ./scheduler.ts); a death reached by a late run is confirmed after the poll phase, so a reply that arrived
+ * ./scheduler.ts; for an answer to a probe, the time it was handled, see lastTouchBoundMs); a death reached by a late run is confirmed after the poll phase, so a reply that arrived
  * while the process was stalled is read first; a stall never makes a probe come earlier than `idle` after
  * the last touch (on the tick grid, a touch read just before a run at most `lateNoiseMs` late counts from
  * that run's planned tick, so a first probe may come that much early: see seenTick); `probesSent` is what
@@ -294,13 +294,13 @@ class LivenessMonitor implements Monitor, TimerEntry {
 
   get lastSeen(): number {
     if (this.sent >= 0) refreshStamp(monotonicNow())
-    return touchBoundMs(this.seen)
+    return lastTouchBoundMs(this)
   }
 
   get silence(): number {
     const now = monotonicNow()
     if (this.sent >= 0) refreshStamp(now)
-    return Math.max(0, now - touchBoundMs(this.seen))
+    return Math.max(0, now - lastTouchBoundMs(this))
   }
 
   get probesSent(): number {
@@ -411,7 +411,7 @@ function expire(m: LivenessMonitor): void {
     scheduleIdle(m)
     return
   }
-  const bound = touchBoundMs(m.seen)
+  const bound = lastTouchBoundMs(m)
   const deadline = wrapTick(tickAtMs(bound) + tp.deathTicks)
   if (tickDiff(now, deadline) >= 0) {
     if (m.sent === 0) {
@@ -519,7 +519,7 @@ function sendProbe(m: LivenessMonitor): void {
 function answeredProbe(m: LivenessMonitor, sentAt: number): void {
   if (m.sent < 0) return
   const now = monotonicNow()
-  m.seen = exactStamp(now)
+  answeredAt(m, now)
   m.sent = 0
   replan(m)
   alive(m, now - sentAt)
@@ -532,12 +532,33 @@ function answeredProbe(m: LivenessMonitor, sentAt: number): void {
  */
 function answeredByTouch(m: LivenessMonitor): void {
   const now = monotonicNow()
-  m.seen = exactStamp(now)
+  answeredAt(m, now)
   m.sent = 0
   replan(m)
   if (channels.monitorAlive.hasSubscribers || hasListeners(m.extras, 'alive')) {
     alive(m, m.extras === undefined ? undefined : now - m.extras.probeAt)
   }
+}
+
+/**
+ * Stores an answer handled at `now`: as the tick it falls in (which the wheel bounds by the latest answer of
+ * that tick) and, on the side object probing already allocated, as `now` itself. Thousands of answers read in
+ * one burst then keep their own times, and their deaths come each at its own time + detectionTime rather
+ * than all at the tick's last read + detectionTime (up to a tick later, and all at once).
+ */
+function answeredAt(m: LivenessMonitor, now: number): void {
+  const tick = exactStamp(now)
+  m.seen = tick
+  const extras = (m.extras ??= new Extras(undefined))
+  extras.answeredAt = now
+  extras.answeredTick = tick
+}
+
+/** Monotonic ms that bounds the last touch from above: the exact time of an answer if nothing came since. */
+function lastTouchBoundMs(m: LivenessMonitor): number {
+  const extras = m.extras
+  if (extras !== undefined && extras.answeredTick === m.seen) return extras.answeredAt
+  return touchBoundMs(m.seen)
 }
 
 function alive(m: LivenessMonitor, rttMs: number | undefined): void {
@@ -594,7 +615,7 @@ function die(m: LivenessMonitor): void {
 
 /** Silence as recorded: a lower bound of the real one (the recorded touch is at most a tick late). */
 function silenceAt(m: LivenessMonitor, now: number): number {
-  return Math.max(0, now - touchBoundMs(m.seen))
+  return Math.max(0, now - lastTouchBoundMs(m))
 }
 
 /**
