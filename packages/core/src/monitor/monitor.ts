@@ -549,7 +549,8 @@ function answeredByTouch(m: LivenessMonitor): void {
 function answeredAt(m: LivenessMonitor, now: number): void {
   const tick = exactStamp(now)
   m.seen = tick
-  const extras = (m.extras ??= new Extras(undefined))
+  m.extras ??= new Extras(undefined)
+  const extras = m.extras
   extras.answeredAt = now
   extras.answeredTick = tick
 }
