@@ -58,8 +58,12 @@ export interface KeepaliveDispatcher extends Dispatcher {
 
 const ENGINE = 'undici'
 const kRecord = Symbol('keepalive.http.undiciSocket')
-/** The message of the informational error a socket past its age is closed with (undici's own idle close uses one too). */
+/**
+ * The messages of the informational errors a socket we retire is closed with (undici's own idle close uses one too:
+ * 'socket idle timeout'; its 'reset' also means a server's `Connection: close`, so our retirements use their own).
+ */
 const AGE_MESSAGE = 'socket max age'
+const REQUESTS_MESSAGE = 'socket max requests'
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 interface SocketRecord {
@@ -77,6 +81,8 @@ interface SocketRecord {
   idleMs: number | undefined
   /** Past its (jittered) maxSocketAge: retired when the request on it ends. */
   aged: boolean
+  /** Its (jittered) maxRequestsPerSocket, 0 for none: retired when that many requests have ended on it. */
+  maxRequests: number
   ageTimer: NodeJS.Timeout | undefined
 }
 
@@ -160,8 +166,11 @@ class UndiciEngine {
   readonly floorMargin: number
   /** Options for a one-off Client that carries a retry: its own fresh socket, through the same connector. */
   retryClientOptions: object = {}
-  /** Sockets retire at maxSocketAge when their request ends (true unless undici pipelines: then Pool clientTtl). */
-  ageBySocket = true
+  /**
+   * Sockets retire at their maxSocketAge and maxRequestsPerSocket when a request ends (true unless undici pipelines:
+   * then Pool clientTtl and Client maxRequestsPerClient).
+   */
+  limitsBySocket = true
 
   constructor(
     readonly u: UndiciModule,
@@ -184,6 +193,7 @@ class UndiciEngine {
       idleKnown: false,
       idleMs: undefined,
       aged: false,
+      maxRequests: 0,
       ageTimer: undefined,
     }
     ;(socket as unknown as Record<symbol, SocketRecord>)[kRecord] = record
@@ -193,7 +203,9 @@ class UndiciEngine {
     if (port !== undefined) this.byPort.set(port, record)
     // The connector ran `connect`: the socket is connected, so this applies now (TLS included).
     applyTcpKeepalive(socket, this.options.policy)
-    const maxAge = this.ageBySocket ? this.options.socketLimits().maxAge : 0
+    const limits = this.limitsBySocket ? this.options.socketLimits() : undefined
+    record.maxRequests = limits?.maxRequests ?? 0
+    const maxAge = limits?.maxAge ?? 0
     if (maxAge > 0) {
       // Timers hold at most 2^31 - 1 ms (~24.8 days); a longer age is that long.
       record.ageTimer = setTimeout(
@@ -251,22 +263,32 @@ class UndiciEngine {
   }
 
   /**
-   * A request ended on a socket past its age: close the socket now, between requests (undici pipelines one request
-   * per socket unless told otherwise, and this one is complete). undici treats the informational error as its own
-   * idle-timeout close: nothing fails, the next request connects anew.
+   * A request ended on a socket past its age or its request count: close the socket now, between requests (undici
+   * pipelines one request per socket unless told otherwise, and this one is complete). undici treats the
+   * informational error as its own idle-timeout close: nothing fails, the next request connects anew.
    */
-  retireAged(record: SocketRecord): void {
+  retire(record: SocketRecord, message: typeof AGE_MESSAGE | typeof REQUESTS_MESSAGE): void {
     if (record.socket.destroyed) return
     const Info = (this.u as { errors?: { InformationalError?: new (message: string) => Error } }).errors
       ?.InformationalError
-    const error = Info
-      ? new Info(AGE_MESSAGE)
-      : Object.assign(new Error(AGE_MESSAGE), { code: 'UND_ERR_INFO' })
+    const error = Info ? new Info(message) : Object.assign(new Error(message), { code: 'UND_ERR_INFO' })
     record.socket.destroy(error)
   }
 
+  /**
+   * An informational close: undici's idle timeout or one of our retirements. undici's own 'reset' (the server said
+   * `Connection: close`, or, with pipelining > 1, its maxRequestsPerClient) is not ours and not counted.
+   */
   retired(record: SocketRecord, message: string): void {
-    const reason = message === 'socket idle timeout' ? 'idle' : message === AGE_MESSAGE ? 'age' : 'requests'
+    const reason =
+      message === 'socket idle timeout'
+        ? 'idle'
+        : message === AGE_MESSAGE
+          ? 'age'
+          : message === REQUESTS_MESSAGE
+            ? 'requests'
+            : undefined
+    if (reason === undefined) return
     if (reason === 'idle') this.stats.expiredIdle += 1
     else this.stats.retired += 1
     if (httpChannels.socketRetired.hasSubscribers) {
@@ -355,8 +377,11 @@ abstract class RequestState {
       // sockets through 'readable', and a 'data' listener next to it cost 10–15 % of the client's CPU at 50 in flight.
       record.lastReadAt = performance.now()
       record.idleKnown = true
-      // Between requests now (one request per socket at a time): a socket past its age goes.
-      if (record.aged) this.engine.retireAged(record)
+      // Between requests now (one request per socket at a time): a socket past its age or its requests goes.
+      if (record.aged) this.engine.retire(record, AGE_MESSAGE)
+      else if (record.maxRequests > 0 && record.requests >= record.maxRequests) {
+        this.engine.retire(record, REQUESTS_MESSAGE)
+      }
     }
     this.finished?.()
   }
@@ -585,23 +610,26 @@ function dispatcherClass(u: UndiciModule) {
       // With more than one request in flight per socket, "between requests" is not known here: undici's Pool then
       // retires whole Clients at clientTtl instead (checked on every dispatch, which is why it is not the default).
       const pipelining = (poolOptions as { pipelining?: unknown }).pipelining
-      state.ageBySocket = pipelining === undefined || pipelining === 0 || pipelining === 1
+      state.limitsBySocket = pipelining === undefined || pipelining === 0 || pipelining === 1
       state.retryClientOptions = { ...poolOptions, keepAliveTimeoutThreshold: options.margin(0) }
       this.#agent = new u.Agent({
         factory: (origin: string | URL, agentOpts: object) => {
           const key = String(origin)
-          const maxAge = state.ageBySocket ? 0 : options.socketLimits().maxAge
+          const maxAge = state.limitsBySocket ? 0 : options.socketLimits().maxAge
           return new u.Pool(origin, {
             ...agentOpts,
             ...poolOptions,
             ...(maxAge > 0 ? { clientTtl: maxAge } : {}),
             factory: (clientOrigin: string | URL, clientOpts: object) => {
-              const own = options.socketLimits()
+              // One request at a time per socket: sockets retire at their own limits between requests (adopt,
+              // RequestState.ended). Pipelined: undici resets the socket after this many requests.
+              const own = state.limitsBySocket ? undefined : options.socketLimits()
               return new u.Client(clientOrigin, {
                 ...clientOpts,
                 keepAliveTimeoutThreshold: options.margin(state.rtt.get(key) ?? 0),
-                // undici resets the socket after this many requests: the same count as node:http (pool.test.ts).
-                ...(own.maxRequests > 0 ? { maxRequestsPerClient: own.maxRequests } : {}),
+                ...(own !== undefined && own.maxRequests > 0
+                  ? { maxRequestsPerClient: own.maxRequests }
+                  : {}),
               } as never)
             },
           } as never)

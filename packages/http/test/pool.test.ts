@@ -94,10 +94,47 @@ describe('socket limits', () => {
         retired: 3,
         requestsFailed: 0,
       })
-      expect(dispatcher.stats).toMatchObject({ socketsCreated: 3, socketsReused: 6, requestsFailed: 0 })
+      expect(dispatcher.stats).toMatchObject({
+        socketsCreated: 3,
+        socketsReused: 6,
+        retired: 3,
+        requestsFailed: 0,
+      })
     } finally {
       agent.destroy()
       await dispatcher.close()
+    }
+  })
+
+  it("a server's `Connection: close` is the server's close, not a retirement, on both engines", async () => {
+    const server = http.createServer((_req, res) => {
+      res.setHeader('connection', 'close')
+      res.end('ok')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+    const agent = createAgent(undefined, { maxRequestsPerSocket: 3, jitter: 0 })
+    const dispatcher = createDispatcher(undefined, { maxRequestsPerSocket: 3, jitter: 0, undici })
+    try {
+      for (let i = 0; i < 4; i += 1) {
+        expect((await get(agent, url)).status).toBe(200)
+        const res = await undici.request(url, { dispatcher })
+        await res.body.text()
+      }
+      for (const stats of [agent.stats, dispatcher.stats]) {
+        expect(stats).toMatchObject({
+          socketsCreated: 4,
+          socketsReused: 0,
+          retired: 0,
+          expiredIdle: 0,
+          requestsFailed: 0,
+        })
+      }
+    } finally {
+      agent.destroy()
+      await dispatcher.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
     }
   })
 
