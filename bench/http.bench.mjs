@@ -4,17 +4,18 @@
 //
 //   npx tsc -b packages/http && node bench/http.bench.mjs                  # Node 20, undici 7
 //   npx tsc -b packages/http && bash scripts/with-node.sh 26 node bench/http.bench.mjs   # Node 26, undici 8 (the
-//   copy the http tests install under node_modules/.cache; or --undici=<dir>)
+//   copy the http tests install under node_modules/.cache, installed on first use; or --undici=<dir>)
 //
 // Measures the built package (packages/http/dist), as users run it. The server runs in a child process, so client
 // and server do not share one event loop. Each round runs every client for DURATION ms in turn (order rotated per
 // round, so a noisy machine hits them alike); the figure is the median over ROUNDS rounds. Results are merged into
 // bench/results/http.json under the Node version.
 import { fork } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import os from 'node:os'
+import { dirname } from 'node:path'
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')))
 const DURATION = Number(args.duration ?? 2000)
@@ -31,12 +32,14 @@ if (process.argv[2] === 'server') {
   process.on('disconnect', () => process.exit(0))
 } else {
   const require = createRequire(import.meta.url)
-  // undici 8 on Nodes that run it (>= 22.19), from the cache the http tests install it into; undici 7 otherwise.
+  // undici 8 on Nodes that run it (>= 22.19), from the cache the http tests install it into (installed now if
+  // missing; those Nodes load the tests' TypeScript module natively); undici 7 otherwise.
   const [major, minor] = process.versions.node.split('.').map(Number)
-  const cached = new URL('../node_modules/.cache/keepalive-undici8/node_modules/undici/', import.meta.url)
-    .pathname
-  const undiciDir =
-    args.undici ?? ((major > 22 || (major === 22 && minor >= 19)) && existsSync(cached) ? cached : undefined)
+  let undiciDir = args.undici
+  if (undiciDir === undefined && (major > 22 || (major === 22 && minor >= 19))) {
+    const { undici8Entry } = await import('../packages/http/test/undici-version.ts')
+    undiciDir = dirname(undici8Entry())
+  }
   const undici = undiciDir ? require(undiciDir) : require('undici')
   const undiciVersion = JSON.parse(
     readFileSync(undiciDir ? `${undiciDir}/package.json` : require.resolve('undici/package.json'), 'utf8'),
