@@ -105,6 +105,11 @@ interface RequestTrack {
 class NodePool {
   readonly stats = createStats()
   readonly floorMargin: number
+  /**
+   * No pooled socket's idle deadline is earlier than this (a lower bound: it is lowered whenever a socket goes free,
+   * and recomputed only when pruneFree looks at the pool), so most requests skip the look.
+   */
+  #earliestDeadline = Number.POSITIVE_INFINITY
   #closed = false
 
   constructor(
@@ -245,8 +250,7 @@ class NodePool {
     track.responded = true
     const state = socketState(req.socket)
     if (!state) return
-    const hint = res.headers['keep-alive']
-    state.hint = Array.isArray(hint) ? hint.join(', ') : hint
+    state.hint = keepAliveHint(res.rawHeaders)
     if (track.writeAt >= 0 && state.timesRtt) {
       state.rtt = Math.min(state.rtt, performance.now() - track.writeAt)
       state.timesRtt = this.options.margin(state.rtt) > this.floorMargin
@@ -412,6 +416,7 @@ class NodePool {
     state.free = true
     state.freeAt = now
     state.deadline = now + ms
+    if (state.deadline < this.#earliestDeadline) this.#earliestDeadline = state.deadline
     // The socket's timer stays armed while the socket is in use (as Node's agent does with `timeout`): a byte read
     // or written restarts it, so after the response it runs `ms` from the last byte. Set it only when its length
     // changes or it ran out during a long request.
@@ -432,22 +437,30 @@ class NodePool {
   /**
    * Before a request takes a pooled socket: any socket Node would pick (the newest for lifo, the oldest for fifo)
    * whose deadline has passed is retired now, even if its timer has not fired yet (a busy event loop fires it late).
+   * One clock read when no pooled socket can be past its deadline (the usual case).
    */
   pruneFree(): void {
+    const now = performance.now()
+    if (now < this.#earliestDeadline) return
     const lists = this.agent.freeSockets as Record<string, Socket[] | undefined>
-    let now = -1
-    let lifo: boolean | undefined
+    const lifo = (this.agent as { scheduling?: string }).scheduling !== 'fifo'
+    let earliest = Number.POSITIVE_INFINITY
     for (const name in lists) {
       const list = lists[name]
-      lifo ??= (this.agent as { scheduling?: string }).scheduling !== 'fifo'
       while (list && list.length > 0) {
         const socket = (lifo ? list[list.length - 1] : list[0]) as Socket
         const state = socketState(socket)
-        if (now < 0) now = performance.now()
         if (!state || state.deadline > now) break
         this.retireFree(socket, state, 'idle')
       }
+      if (list) {
+        for (const socket of list) {
+          const deadline = socketState(socket)?.deadline ?? Number.POSITIVE_INFINITY
+          if (deadline < earliest) earliest = deadline
+        }
+      }
     }
+    this.#earliestDeadline = earliest
   }
 
   /** Takes a free socket out of the pool and closes it (the agent's own 'close' handler then finds nothing to remove). */
@@ -521,6 +534,22 @@ function trackedDestroy(this: http.ClientRequest, error?: Error): http.ClientReq
   const track = trackOf(this) as RequestTrack
   track.aborted = true
   return track.destroy.call(this, error)
+}
+
+/**
+ * The Keep-Alive header's value(s), joined: read from `rawHeaders`, because `res.headers` is built on first access
+ * and the caller may never need it.
+ */
+function keepAliveHint(raw: string[]): string | undefined {
+  let hint: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 10 && name.toLowerCase() === 'keep-alive') {
+      const value = raw[i + 1] as string
+      hint = hint === undefined ? value : `${hint}, ${value}`
+    }
+  }
+  return hint
 }
 
 function socketState(socket: unknown): SocketState | undefined {

@@ -106,6 +106,32 @@ describe('socket limits', () => {
     }
   })
 
+  it('a pooled socket past its idle budget is not handed out even when a busy event loop has not run its timer', async () => {
+    // Node's server sends `Keep-Alive: timeout=1`: the agent's idle budget is under 1 s.
+    const server = http.createServer((_req, res) => res.end('ok'))
+    server.keepAliveTimeout = 1000
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+    const agent = createAgent(undefined, { jitter: 0 })
+    try {
+      expect((await get(agent, url)).status).toBe(200)
+      await new Promise((resolve) => setImmediate(resolve)) // the socket is back in the pool
+      expect(agent.stats.expiredIdle).toBe(0)
+      // The loop is blocked past the budget (and past the server's 1 s): the socket's timer cannot fire before the
+      // next request asks for a socket, so only the check at take time keeps the expired socket out of its hands.
+      const until = performance.now() + 1100
+      while (performance.now() < until) {}
+      const second = get(agent, url)
+      expect(agent.stats.expiredIdle).toBe(1)
+      expect((await second).status).toBe(200)
+      expect(agent.stats).toMatchObject({ socketsCreated: 2, socketsReused: 0, requestsFailed: 0 })
+    } finally {
+      agent.destroy()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
   it("a server's `Connection: close` is the server's close, not a retirement, on both engines", async () => {
     const server = http.createServer((_req, res) => {
       res.setHeader('connection', 'close')
