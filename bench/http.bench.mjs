@@ -65,11 +65,15 @@ if (process.argv[2] === 'server') {
     await res.body.text()
   }
 
-  /** Requests per second with `concurrency` loops each sending the next request as the previous completes. */
+  /**
+   * Requests per second with `concurrency` loops each sending the next request as the previous completes, and the
+   * client process's CPU per request (µs; user + system, the server runs in its own process).
+   */
   async function measure(send, concurrency) {
     let count = 0
     const deadline = performance.now() + DURATION
     const started = performance.now()
+    const cpu = process.cpuUsage()
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < deadline) {
@@ -78,7 +82,8 @@ if (process.argv[2] === 'server') {
         }
       }),
     )
-    return count / ((performance.now() - started) / 1000)
+    const used = process.cpuUsage(cpu)
+    return { rate: count / ((performance.now() - started) / 1000), cpuUs: (used.user + used.system) / count }
   }
 
   const makeClients = () => {
@@ -105,7 +110,20 @@ if (process.argv[2] === 'server') {
     }
   }
 
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)]
+  }
+  // Ours against each anchor, per round: both measured in the same round, a few seconds apart, so a ratio per round
+  // cancels the machine's drift between rounds; the median of those ratios is the figure compared with the target.
+  const PAIRS = [
+    ['@keepalive/http createAgent', 'agentkeepalive'],
+    ['@keepalive/http createAgent', "Node's default agent"],
+    ['@keepalive/http createDispatcher', `plain undici ${undiciVersion} Agent`],
+  ]
   const results = {}
+  const cpuPerRequest = {}
+  const pairedRatios = {}
   for (const concurrency of [1, 50]) {
     const { clients, close } = makeClients()
     // Warm-up: sockets opened, JIT warm.
@@ -117,8 +135,16 @@ if (process.argv[2] === 'server') {
     }
     await close()
     for (const [name, values] of Object.entries(samples)) {
-      const sorted = [...values].sort((a, b) => a - b)
-      results[`${name} | ${concurrency}`] = Math.round(sorted[Math.floor(sorted.length / 2)])
+      results[`${name} | ${concurrency}`] = Math.round(median(values.map((v) => v.rate)))
+      cpuPerRequest[`${name} | ${concurrency}`] = Number(median(values.map((v) => v.cpuUs)).toFixed(1))
+    }
+    for (const [a, b] of PAIRS) {
+      const perRound = samples[a].map((v, i) => v.rate / samples[b][i].rate)
+      pairedRatios[`${a} / ${b} | ${concurrency}`] = {
+        median: Number(median(perRound).toFixed(3)),
+        min: Number(Math.min(...perRound).toFixed(3)),
+        max: Number(Math.max(...perRound).toFixed(3)),
+      }
     }
   }
   child.kill()
@@ -127,15 +153,22 @@ if (process.argv[2] === 'server') {
   console.log(
     `Node ${process.version}, undici ${undiciVersion}, ${os.cpus().length} cores, ${ROUNDS} rounds × ${DURATION} ms, median req/s`,
   )
-  console.log('| client | 1 in flight | 50 in flight |')
-  console.log('|---|---:|---:|')
+  console.log('| client | req/s, 1 in flight | req/s, 50 in flight | client CPU µs/request, 1 | 50 |')
+  console.log('|---|---:|---:|---:|---:|')
   const names = [...new Set(Object.keys(results).map((k) => k.split(' | ')[0]))]
-  for (const name of names) console.log(`| ${name} | ${line(name, 1)} | ${line(name, 50)} |`)
-  const ratio = (a, b, c) => (line(a, c) / line(b, c)).toFixed(3)
-  for (const c of [1, 50]) {
-    console.log(
-      `${c} in flight: ours/agentkeepalive ${ratio('@keepalive/http createAgent', 'agentkeepalive', c)}, ours/Node default ${ratio('@keepalive/http createAgent', "Node's default agent", c)}, dispatcher/plain undici ${ratio('@keepalive/http createDispatcher', `plain undici ${undiciVersion} Agent`, c)}`,
-    )
+  const cpu = (name, c) => cpuPerRequest[`${name} | ${c}`]
+  for (const name of names) {
+    console.log(`| ${name} | ${line(name, 1)} | ${line(name, 50)} | ${cpu(name, 1)} | ${cpu(name, 50)} |`)
+  }
+  console.log('')
+  console.log('| req/s ratio, median of per-round ratios (min–max) | 1 in flight | 50 in flight |')
+  console.log('|---|---:|---:|')
+  for (const [a, b] of PAIRS) {
+    const cell = (c) => {
+      const r = pairedRatios[`${a} / ${b} | ${c}`]
+      return `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`
+    }
+    console.log(`| ${a} / ${b} | ${cell(1)} | ${cell(50)} |`)
   }
   let stored = {}
   try {
@@ -148,6 +181,8 @@ if (process.argv[2] === 'server') {
     rounds: ROUNDS,
     durationMs: DURATION,
     reqPerSecond: results,
+    clientCpuMicrosPerRequest: cpuPerRequest,
+    pairedRatios,
   }
   writeFileSync(RESULTS, `${JSON.stringify(stored, null, 2)}\n`)
 }
