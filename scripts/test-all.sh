@@ -3,8 +3,8 @@
 #   checks   lockfile agrees with the manifests, build, typecheck, lint
 #   Node 20  every vitest project (the system Node; the tcp package's FFI path)
 #   Node 26  every vitest project (the current LTS; native setKeepAlive(interval, count))
-#   Node 22  core and tcp (tcp's FFI path on a newer libuv)
-#   Node 24  core and tcp (native setKeepAlive(interval, count))
+#   Node 22  core, tcp and http (tcp's FFI path on a newer libuv; node:http on every Node, undici 8)
+#   Node 24  core, tcp and http (native setKeepAlive(interval, count); the same)
 # `npx vitest run` runs every project, so a new package under packages/ joins the Node 20 and 26 passes by itself.
 # Every pass runs even when an earlier one failed; the summary at the end names each pass's Node and repeats
 # vitest's closing lines, and the script fails if any pass failed.
@@ -44,8 +44,8 @@ pass() {
 }
 pass 20 'all projects'
 pass 26 'all projects'
-pass 22 'core, tcp' --project core --project tcp
-pass 24 'core, tcp' --project core --project tcp
+pass 22 'core, tcp, http' --project core --project tcp --project http
+pass 24 'core, tcp, http' --project core --project tcp --project http
 
 step "summary ($(($(date +%s) - started)) s)"
 for i in "${!passes[@]}"; do

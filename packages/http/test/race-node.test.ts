@@ -50,7 +50,9 @@ describe('the stale-socket race on node:http', () => {
       console.log(
         `[race node:http GET, T=${T} ms, ${CHAINS * 20} each] ours failed ${mine.failed} (retried ${ours.stats.requestsRetried}),` +
           ` Node default agent failed ${node.failed} ${JSON.stringify(node.errors)},` +
-          ` agentkeepalive failed ${agentkeepalive.failed} ${JSON.stringify(agentkeepalive.errors)}; ours: ${JSON.stringify(ours.stats)}`,
+          ` agentkeepalive failed ${agentkeepalive.failed} ${JSON.stringify(agentkeepalive.errors)}; ours: ${JSON.stringify(ours.stats)}` +
+          // Why a failure of ours was not retried, printed before the assertion that fails on it.
+          (mine.failed > 0 ? `; ours' failures: ${JSON.stringify(mine.samples.map((e) => getReuseFacts(e)))}` : ''),
       )
       expect(mine.errors).toEqual({})
       expect(mine.ok).toBe(CHAINS * 20)
