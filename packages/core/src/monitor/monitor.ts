@@ -8,11 +8,11 @@
  * `dead` once and stops itself.
  *
  * Invariants: never early (every deadline counts from an upper bound of the last touch, see
- * ./scheduler.ts; for an answer to a probe, the time it was handled, see lastTouchBoundMs); a death reached by a late run is confirmed after the poll phase, so a reply that arrived
- * while the process was stalled is read first; a stall never makes a probe come earlier than `idle` after
- * the last touch (on the tick grid, a touch read just before a run at most `lateNoiseMs` late counts from
- * that run's planned tick, so a first probe may come that much early: see seenTick); `probesSent` is what
- * was really sent.
+ * ./scheduler.ts; for an answer to a probe, the time it was handled, see lastTouchBoundMs); a death reached
+ * by a late run is confirmed after the poll phase, so a reply that arrived while the process was stalled is
+ * read first; a stall never makes a probe come earlier than `idle` after the last touch (on the tick grid, a
+ * touch read just before a run at most `lateNoiseMs` late counts from that run's planned tick, so a first
+ * probe may come that much early: see seenTick); `probesSent` is what was really sent.
  *
  * Cost. A million monitors is a normal broker, so a monitor is one small object (8 fields, 88 bytes on
  * 64-bit Node) that sits in the shared timing wheel through its own `next`/`prev` fields. Every
