@@ -503,6 +503,38 @@ describe('issue #10: answers read in one burst keep their own times', () => {
     expect(a.lastSeen).toBe(aAnsweredAt)
   })
 
+  it('two peers answering 7 ms apart within one tick are probed again 7 ms apart: each exactly idle after its answer', () => {
+    const policy = presets.fast
+    const probedAt = new Map<Monitor, number[]>()
+    const make = () => {
+      const m: Monitor = monitor(policy, () => {
+        probedAt.get(m)?.push(performance.now())
+      })
+      probedAt.set(m, [])
+      return m
+    }
+    const a = make()
+    const b = make()
+    vi.advanceTimersByTime(policy.idle + TICK) // both probing, probes sent in one run
+    skew += 1
+    const aAnsweredAt = performance.now()
+    a.touch()
+    skew += 7
+    const bAnsweredAt = performance.now()
+    b.touch()
+    while ((probedAt.get(b) as number[]).length < 2 && performance.now() < bAnsweredAt + 2 * policy.idle) {
+      vi.advanceTimersByTime(1)
+    }
+    const aNext = (probedAt.get(a) as number[])[1] as number
+    const bNext = (probedAt.get(b) as number[])[1] as number
+    // Never before idle; late by at most Node's whole-ms timer rounding (the sub-tick run that sends each). On the
+    // tick grid both would go out in the same run: a up to a tick late, or b up to lateNoiseMs early.
+    expect(aNext - aAnsweredAt).toBeGreaterThanOrEqual(policy.idle)
+    expect(aNext - aAnsweredAt).toBeLessThanOrEqual(policy.idle + 1)
+    expect(bNext - bAnsweredAt).toBeGreaterThanOrEqual(policy.idle)
+    expect(bNext - bAnsweredAt).toBeLessThanOrEqual(policy.idle + 1)
+  })
+
   it('a plain touch after the answer takes over: the death counts from its (tick) bound, never earlier', () => {
     const policy = presets.fast
     const d = detectionTime(policy)

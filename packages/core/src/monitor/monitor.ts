@@ -10,9 +10,10 @@
  * Invariants: never early (every deadline counts from an upper bound of the last touch, see
  * ./scheduler.ts; for an answer to a probe, the time it was handled, see lastTouchBoundMs); a death reached
  * by a late run is confirmed after the poll phase, so a reply that arrived while the process was stalled is
- * read first; a stall never makes a probe come earlier than `idle` after the last touch (on the tick grid, a
- * touch read just before a run at most `lateNoiseMs` late counts from that run's planned tick, so a first
- * probe may come that much early: see seenTick); `probesSent` is what was really sent.
+ * read first; a stall never makes a probe come earlier than `idle` after the last touch (after an answer,
+ * exactly `idle` after it, see exactProbeAtMs; after a plain touch, on the tick grid: a touch read just before
+ * a run at most `lateNoiseMs` late counts from that run's planned tick, so a first probe may come that much
+ * early, see seenTick); `probesSent` is what was really sent.
  *
  * Cost. A million monitors is a normal broker, so a monitor is one small object (8 fields, 88 bytes on
  * 64-bit Node) that sits in the shared timing wheel through its own `next`/`prev` fields. Every
@@ -367,6 +368,13 @@ function leave(m: LivenessMonitor): void {
  */
 function scheduleIdle(m: LivenessMonitor): void {
   const tp = m.tp
+  const exactAt = exactProbeAtMs(m)
+  if (exactAt >= 0) {
+    // The wheel's tick of that time (a later fraction of it is waited for in `expire`), and never a swept one.
+    const tick = tickAtMs(exactAt)
+    link(m, tickDiff(tick, runTick) > 0 ? tick : wrapTick(runTick + 1))
+    return
+  }
   const early = tp.jitterTicks === 0 ? 0 : Math.floor(Math.random() * (tp.jitterTicks + 1))
   link(m, wrapTick(seenTick(m) + tp.idleTicks - early))
 }
@@ -381,6 +389,20 @@ function seenTick(m: LivenessMonitor): number {
   if (seen === stamp) return seen
   const bound = touchBoundMs(seen)
   return bound - tickToMs(seen) <= lateNoiseMs() ? seen : tickAfterMs(bound)
+}
+
+/**
+ * Monotonic ms at which the first probe of a silent period that began with an answer is due: exactly `idle` after
+ * the answer was handled (its own time, see answeredAt), off the tick grid. Peers whose answers were read in one
+ * burst are then probed as they answered, spread as their answers were, rather than all together on the next
+ * tick: in-step connections do not stay in step round after round (their answers, and their deaths if they all
+ * stop, would come in ever denser bursts). -1 when the period began with a plain touch (on the tick grid), or the
+ * policy's jitter spreads first probes on the grid instead.
+ */
+function exactProbeAtMs(m: LivenessMonitor): number {
+  const extras = m.extras
+  if (m.tp.jitterTicks !== 0 || extras === undefined || extras.answeredTick !== m.seen) return -1
+  return extras.answeredAt + m.tp.policy.idle
 }
 
 /** Answered: the next check is the first probe of a new silent period, whatever was planned while probing. */
@@ -406,10 +428,21 @@ function replan(m: LivenessMonitor): void {
 function expire(m: LivenessMonitor): void {
   const tp = m.tp
   const now = runTick
-  if (m.sent === 0 && tickDiff(now, seenTick(m)) < tp.idleTicks - tp.jitterTicks) {
-    // Touched since this check was planned (or during a stall): plan again from the touch.
-    scheduleIdle(m)
-    return
+  if (m.sent === 0) {
+    const exactAt = exactProbeAtMs(m)
+    if (exactAt >= 0) {
+      // Nothing touched it since the answer: the first probe is due at exactly exactAt.
+      if (runNowMs < exactAt) {
+        const tick = tickAtMs(exactAt)
+        if (tickDiff(tick, now) > 0) link(m, tick)
+        else deferMs(m, exactAt - runNowMs)
+        return
+      }
+    } else if (tickDiff(now, seenTick(m)) < tp.idleTicks - tp.jitterTicks) {
+      // Touched since this check was planned (or during a stall): plan again from the touch.
+      scheduleIdle(m)
+      return
+    }
   }
   const bound = lastTouchBoundMs(m)
   const deadline = wrapTick(tickAtMs(bound) + tp.deathTicks)
