@@ -106,27 +106,42 @@ describe('socket limits', () => {
     }
   })
 
-  it('a pooled socket past its idle budget is not handed out even when a busy event loop has not run its timer', async () => {
-    // Node's server sends `Keep-Alive: timeout=1`: the agent's idle budget is under 1 s.
+  it('a pooled socket past its idle budget is not handed out when a busy event loop has not run its timer, on both engines', async () => {
+    // Node's server sends `Keep-Alive: timeout=1`: the idle budget is under 1 s on both engines.
     const server = http.createServer((_req, res) => res.end('ok'))
     server.keepAliveTimeout = 1000
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
     const agent = createAgent(undefined, { jitter: 0 })
-    try {
-      expect((await get(agent, url)).status).toBe(200)
-      await new Promise((resolve) => setImmediate(resolve)) // the socket is back in the pool
-      expect(agent.stats.expiredIdle).toBe(0)
-      // The loop is blocked past the budget (and past the server's 1 s): the socket's timer cannot fire before the
-      // next request asks for a socket, so only the check at take time keeps the expired socket out of its hands.
+    const dispatcher = createDispatcher(undefined, { jitter: 0, undici })
+    // The loop is blocked past the budget (and past the server's 1 s, whose timer cannot fire either). node:http
+    // would hand the expired socket to the next request (its timer has not run): the agent checks deadlines when a
+    // request asks for a socket (pruneFree). undici keeps it out of the request by itself (measured here: nothing is
+    // retried or failed on either engine).
+    const blockLoop = () => {
       const until = performance.now() + 1100
       while (performance.now() < until) {}
+    }
+    try {
+      expect((await get(agent, url)).status).toBe(200)
+      await (await undici.request(url, { dispatcher })).body.text()
+      await new Promise((resolve) => setImmediate(resolve)) // both sockets back in their pools
+      expect([agent.stats.expiredIdle, dispatcher.stats.expiredIdle]).toEqual([0, 0])
+      blockLoop()
       const second = get(agent, url)
       expect(agent.stats.expiredIdle).toBe(1)
       expect((await second).status).toBe(200)
-      expect(agent.stats).toMatchObject({ socketsCreated: 2, socketsReused: 0, requestsFailed: 0 })
+      blockLoop()
+      const res = await undici.request(url, { dispatcher })
+      expect(res.statusCode).toBe(200)
+      await res.body.text()
+      // The agent's second socket went idle during the second block too (its own timer closed it afterwards).
+      const common = { socketsCreated: 2, socketsReused: 0, requestsRetried: 0, requestsFailed: 0 }
+      expect(agent.stats).toMatchObject({ ...common, expiredIdle: 2 })
+      expect(dispatcher.stats).toMatchObject({ ...common, expiredIdle: 1 })
     } finally {
       agent.destroy()
+      await dispatcher.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
     }
