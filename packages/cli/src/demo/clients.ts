@@ -65,7 +65,10 @@ export class ClientsRunner {
     const socket = t.running.socket
     t.lastData = now()
     t.baselineBytes = socket.bytesRead + socket.bytesWritten
-    socket.on('data', () => {
+    // First among the socket's 'data' listeners: the time is read before the scenario's own listener touches its
+    // monitor or watcher (whose handling of an answer may take a while: an `alive` event sent over IPC), so it is
+    // never later than the time the detector counts from.
+    socket.prependListener('data', () => {
       t.lastData = now()
     })
     this.send({ type: 'connected', id, at: now(), localPort: socket.localPort ?? 0 })
