@@ -52,7 +52,9 @@ describe('the stale-socket race on node:http', () => {
           ` Node default agent failed ${node.failed} ${JSON.stringify(node.errors)},` +
           ` agentkeepalive failed ${agentkeepalive.failed} ${JSON.stringify(agentkeepalive.errors)}; ours: ${JSON.stringify(ours.stats)}` +
           // Why a failure of ours was not retried, printed before the assertion that fails on it.
-          (mine.failed > 0 ? `; ours' failures: ${JSON.stringify(mine.samples.map((e) => getReuseFacts(e)))}` : ''),
+          (mine.failed > 0
+            ? `; ours' failures: ${JSON.stringify(mine.samples.map((e) => getReuseFacts(e)))}`
+            : ''),
       )
       expect(mine.errors).toEqual({})
       expect(mine.ok).toBe(CHAINS * 20)
