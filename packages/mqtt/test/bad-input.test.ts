@@ -51,9 +51,9 @@ const GAP_MAX = 1000 + 50
 
 /**
  * As sent, never sooner than 1 s − one tick (Keep Alive 1 s: the send side's idle is K − one tick, see watch.ts)
- * − the grid rule (the next PINGREQ counts from the tick of the run that wrote the previous one when that run was
- * at most `lateNoiseMs` late: core's monitor, seenTick). Measured at the sender: the broker's read times also
- * carry its own read delays.
+ * − `lateNoiseMs`: after the watcher's own PINGREQ the next counts from that write exactly (core's monitor,
+ * exactProbeAtMs), after any other packet from the tick grid, up to `lateNoiseMs` early (seenTick). Measured at the
+ * sender: the broker's read times also carry its own read delays.
  */
 function sendGapMin(): number {
   const { tickMs } = schedulerInfo()
@@ -114,7 +114,7 @@ describe('bad input from the broker', () => {
           test: `mqtt/bad-input: Server Keep Alive ${name}, PINGREQ gap as sent`,
           measured: gap,
           min: sendGapMin(),
-          slack: 'send side one 10 ms tick early, grid kept after a run at most lateNoiseMs (2.5 ms) late',
+          slack: 'send side one 10 ms tick early; lateNoiseMs (2.5 ms) for a gap counted from a plain touch on the tick grid',
         })
       }
     }

@@ -84,11 +84,12 @@ async function idleOnWire(target: { host: string; port: number }, protocolVersio
  * The bounds on the PINGREQ rhythm (K = 2 s).
  * - On the wire, never later than Keep Alive: the 10 ms tick plus event-loop scheduling (< 50 ms here). That is
  *   what the broker holds us to.
- * - As sent, never sooner than K − one tick (the send side's idle, see watch.ts) − the grid rule: the next
- *   PINGREQ counts from the tick of the run that wrote the previous one when that run was at most `lateNoiseMs`
- *   late (core's monitor, seenTick), so a gap may be that much short. Measured at the sender, because the gap the
- *   proxy sees also carries the proxy's own read delays (a descheduled process reads one PINGREQ late and the
- *   next one on time).
+ * - As sent, never sooner than K − one tick (the send side's idle, see watch.ts) − `lateNoiseMs`. The watcher's
+ *   own PINGREQ write answers its send clock, so the next one counts from that write exactly (core's monitor,
+ *   exactProbeAtMs); a packet mqtt.js sent meanwhile is a plain touch, counted on the tick grid from the run
+ *   before it when that run was at most `lateNoiseMs` late (seenTick), so a gap may be that much short. Measured
+ *   at the sender, because the gap the proxy sees also carries the proxy's own read delays (a descheduled process
+ *   reads one PINGREQ late and the next one on time).
  */
 const K = 2000
 const WIRE_MAX = K + 50
@@ -146,7 +147,7 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
           test: `mqtt/wire: PINGREQ gap as sent, ${who}`,
           measured: gap,
           min: sendMin(),
-          slack: 'send side one 10 ms tick early, grid kept after a run at most lateNoiseMs (2.5 ms) late',
+          slack: 'send side one 10 ms tick early; lateNoiseMs (2.5 ms) for a gap counted from a plain touch on the tick grid',
         })
       }
     }

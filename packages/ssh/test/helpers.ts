@@ -114,9 +114,10 @@ export function openSshArgs(
 }
 
 /**
- * The earliest gap between two probes of a 400 ms idle. The monitor keeps probes on its 10 ms tick grid: a reply read
- * while a scheduler run was up to lateNoiseMs (2.5 ms at a 10 ms tick) late counts from that run's planned tick
- * (core's monitor.ts, seenTick), so the next probe may come up to 2.5 ms before 400 ms after the reply was read;
- * Node's whole-millisecond timers add 1 ms. Measured once at 398.995 ms (ssh2 server, Node 26), within this.
+ * The earliest gap between two probes of a 400 ms idle. After a reply to a probe the next probe comes exactly 400 ms
+ * after the reply was read (core's monitor.ts, exactProbeAtMs). After other data (a plain touch) probes stay on the
+ * 10 ms tick grid: data read while a scheduler run was up to lateNoiseMs (2.5 ms at a 10 ms tick) late counts from
+ * that run's planned tick (seenTick), so the next probe may come up to 2.5 ms early; Node's whole-millisecond timers
+ * add 1 ms. Measured once at 398.995 ms (ssh2 server, Node 26) before replies counted exactly, within this.
  */
 export const EARLIEST_GAP_MS = 400 - 2.5 - 1
