@@ -114,7 +114,8 @@ describe('bad input from the broker', () => {
           test: `mqtt/bad-input: Server Keep Alive ${name}, PINGREQ gap as sent`,
           measured: gap,
           min: sendGapMin(),
-          slack: 'send side one 10 ms tick early; lateNoiseMs (2.5 ms) for a gap counted from a plain touch on the tick grid',
+          slack:
+            'send side one 10 ms tick early; lateNoiseMs (2.5 ms) for a gap counted from a plain touch on the tick grid',
         })
       }
     }

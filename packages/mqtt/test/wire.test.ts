@@ -147,7 +147,8 @@ describe.skipIf(missingPrerequisites('mosquitto'))('on the wire', () => {
           test: `mqtt/wire: PINGREQ gap as sent, ${who}`,
           measured: gap,
           min: sendMin(),
-          slack: 'send side one 10 ms tick early; lateNoiseMs (2.5 ms) for a gap counted from a plain touch on the tick grid',
+          slack:
+            'send side one 10 ms tick early; lateNoiseMs (2.5 ms) for a gap counted from a plain touch on the tick grid',
         })
       }
     }
