@@ -472,6 +472,27 @@ describe("issue #10: a run late only because of the scheduler's own burst", () =
   })
 })
 
+/**
+ * Both monitors probe in one run; then the poll phase reads both answers in one burst: a's at once, b's 7 ms later
+ * (the clock moves, no timer runs). Returns when each answer was handled.
+ */
+function answerSevenMsApart(
+  policy: Policy,
+  a: Monitor,
+  b: Monitor,
+): { aAnsweredAt: number; bAnsweredAt: number } {
+  vi.advanceTimersByTime(policy.idle + TICK)
+  expect(a.state).toBe('probing')
+  expect(b.state).toBe('probing')
+  skew += 1
+  const aAnsweredAt = performance.now()
+  a.touch()
+  skew += 7
+  const bAnsweredAt = performance.now()
+  b.touch()
+  return { aAnsweredAt, bAnsweredAt }
+}
+
 describe('issue #10: answers read in one burst keep their own times', () => {
   it('two peers answering 7 ms apart within one tick, then silent, die 7 ms apart: each at its answer + detectionTime', () => {
     const policy = presets.fast
@@ -481,16 +502,7 @@ describe('issue #10: answers read in one burst keep their own times', () => {
     const deadAt = new Map<Monitor, number>()
     a.on('dead', () => deadAt.set(a, performance.now()))
     b.on('dead', () => deadAt.set(b, performance.now()))
-    vi.advanceTimersByTime(policy.idle + TICK) // both probing, probes sent in one run
-    expect(a.state).toBe('probing')
-    expect(b.state).toBe('probing')
-    // The poll phase reads both answers in one burst: a's at once, b's 7 ms later (the clock moves, no timer runs).
-    skew += 1
-    const aAnsweredAt = performance.now()
-    a.touch()
-    skew += 7
-    const bAnsweredAt = performance.now()
-    b.touch()
+    const { aAnsweredAt, bAnsweredAt } = answerSevenMsApart(policy, a, b)
     while (deadAt.size < 2 && performance.now() < bAnsweredAt + 2 * d) vi.advanceTimersByTime(1)
     const aLate = (deadAt.get(a) as number) - (aAnsweredAt + d)
     const bLate = (deadAt.get(b) as number) - (bAnsweredAt + d)
@@ -515,13 +527,7 @@ describe('issue #10: answers read in one burst keep their own times', () => {
     }
     const a = make()
     const b = make()
-    vi.advanceTimersByTime(policy.idle + TICK) // both probing, probes sent in one run
-    skew += 1
-    const aAnsweredAt = performance.now()
-    a.touch()
-    skew += 7
-    const bAnsweredAt = performance.now()
-    b.touch()
+    const { aAnsweredAt, bAnsweredAt } = answerSevenMsApart(policy, a, b)
     while ((probedAt.get(b) as number[]).length < 2 && performance.now() < bAnsweredAt + 2 * policy.idle) {
       vi.advanceTimersByTime(1)
     }

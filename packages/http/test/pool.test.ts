@@ -108,10 +108,7 @@ describe('socket limits', () => {
 
   it('a pooled socket past its idle budget is not handed out when a busy event loop has not run its timer, on both engines', async () => {
     // Node's server sends `Keep-Alive: timeout=1`: the idle budget is under 1 s on both engines.
-    const server = http.createServer((_req, res) => res.end('ok'))
-    server.keepAliveTimeout = 1000
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
+    const { url } = await startHttpServer(undefined, { keepAliveTimeout: 1000 })
     const agent = createAgent(undefined, { jitter: 0 })
     const dispatcher = createDispatcher(undefined, { jitter: 0, undici })
     // The loop is blocked past the budget (and past the server's 1 s, whose timer cannot fire either). node:http
@@ -142,18 +139,14 @@ describe('socket limits', () => {
     } finally {
       agent.destroy()
       await dispatcher.close()
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
     }
   })
 
   it("a server's `Connection: close` is the server's close, not a retirement, on both engines", async () => {
-    const server = http.createServer((_req, res) => {
+    const { url } = await startHttpServer((_req, res) => {
       res.setHeader('connection', 'close')
       res.end('ok')
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`
     const agent = createAgent(undefined, { maxRequestsPerSocket: 3, jitter: 0 })
     const dispatcher = createDispatcher(undefined, { maxRequestsPerSocket: 3, jitter: 0, undici })
     try {
@@ -174,8 +167,6 @@ describe('socket limits', () => {
     } finally {
       agent.destroy()
       await dispatcher.close()
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
     }
   })
 
