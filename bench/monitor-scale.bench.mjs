@@ -179,10 +179,15 @@ function stats(rows, kind, expectedDeath) {
   const at = (p) =>
     expected.length === 0 ? null : expected[Math.min(expected.length - 1, Math.floor(p * expected.length))]
   const times = mine.map((r) => r.at)
+  // Each expected death's deadline: its last chunk's arrival + detectionTime (what the lateness counts from).
+  const deadlines = mine.filter((r) => expectedDeath(r.conn)).map((r) => r.at - r.lateness)
   return {
     // When this kind's deaths began and ended (ms since the epoch, comparable across the processes of a split run).
     firstDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.min(...times),
     lastDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.max(...times),
+    // When its deadlines began and ended: how densely its deaths were due, before any was handled.
+    firstDeadlineEpoch: deadlines.length === 0 ? null : performance.timeOrigin + Math.min(...deadlines),
+    lastDeadlineEpoch: deadlines.length === 0 ? null : performance.timeOrigin + Math.max(...deadlines),
     deaths: expected.length,
     early: expected.filter((l) => l < 0).length,
     falseDeaths: mine.length - expected.length,
@@ -511,12 +516,14 @@ if (option('role', '') === 'client') {
   }
   for (const r of results) {
     if (!r.scenario.endsWith('-step') || r.monitor.firstDeathEpoch === null) continue
-    // In step, both kinds' deaths fall within a few ms: who handled its burst first?
-    const zero = Math.min(r.monitor.firstDeathEpoch, r.baseline.firstDeathEpoch)
-    const span = (k) => `${fmt(r[k].firstDeathEpoch - zero)} to ${fmt(r[k].lastDeathEpoch - zero)} ms`
+    // In step, both kinds' deaths fall within a few ms: whose deaths were due first, and who handled its burst first?
+    const zero = Math.min(r.monitor.firstDeadlineEpoch, r.baseline.firstDeadlineEpoch)
+    const span = (k, what) => `${fmt(r[k][`first${what}Epoch`] - zero)} to ${fmt(r[k][`last${what}Epoch`] - zero)} ms`
     lines.push(
       '',
-      `${r.scenario}: deaths after the first of either kind: monitor ${span('monitor')}, baseline ${span('baseline')}`,
+      `${r.scenario}, ms after the first deadline of either kind (deadline = last chunk + detectionTime):`,
+      `- deadlines: monitor ${span('monitor', 'Deadline')}, baseline ${span('baseline', 'Deadline')}`,
+      `- deaths: monitor ${span('monitor', 'Death')}, baseline ${span('baseline', 'Death')}`,
     )
   }
   for (const r of results) {
