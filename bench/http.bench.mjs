@@ -1,15 +1,21 @@
 // Requests per second with keep-alive against one node:http server (small responses, loopback), 1 and 50 requests in
-// flight, side by side in one process: our agent vs agentkeepalive vs Node's default agent (keepAlive, as
-// http.globalAgent since Node 19), and our dispatcher vs a plain undici Agent (the same undici copy).
+// flight: our agent vs agentkeepalive vs Node's default agent (keepAlive, as http.globalAgent since Node 19), and our
+// dispatcher vs a plain undici Agent (the same undici copy).
 //
 //   npx tsc -b packages/http && node bench/http.bench.mjs                  # Node 20, undici 7
 //   npx tsc -b packages/http && bash scripts/with-node.sh 26 node bench/http.bench.mjs   # Node 26, undici 8 (the
 //   copy the http tests install under node_modules/.cache, installed on first use; or --undici=<dir>)
+//   ... --layout=isolated                                                  # each measurement in a fresh process
 //
 // Measures the built package (packages/http/dist), as users run it. The server runs in a child process, so client
 // and server do not share one event loop. Each round runs every client for DURATION ms in turn (order rotated per
-// round, so a noisy machine hits them alike); the figure is the median over ROUNDS rounds. Results are merged into
-// bench/results/http.json under the Node version.
+// round, so a noisy machine hits them alike); the figure is the median over ROUNDS rounds. Two layouts:
+// - shared (default): every client in one process, warmed up once;
+// - isolated: every measurement in a fresh client process of its own (warmed up for DURATION, then measured), as an
+//   application runs one of these clients. In one process the clients share node:http's or undici's code, so each
+//   one's calls make the JIT's guesses about the others' worse (one handler class at a call site becomes two); how
+//   much differs from process to process, by more than the differences measured.
+// Results are merged into bench/results/http.json under the Node version (and the layout, when isolated).
 import { fork } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -20,6 +26,8 @@ import { dirname } from 'node:path'
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')))
 const DURATION = Number(args.duration ?? 2000)
 const ROUNDS = Number(args.rounds ?? 5)
+const LAYOUT = args.layout ?? 'shared'
+if (LAYOUT !== 'shared' && LAYOUT !== 'isolated') throw new Error(`--layout must be shared or isolated, got ${LAYOUT}`)
 const RESULTS = new URL('./results/http.json', import.meta.url)
 
 if (process.argv[2] === 'server') {
@@ -47,8 +55,9 @@ if (process.argv[2] === 'server') {
   const AgentKeepAlive = require('agentkeepalive')
   const ours = await import(new URL('../packages/http/dist/index.js', import.meta.url).href)
 
-  const child = fork(new URL(import.meta.url).pathname, ['server'])
-  const { port } = await new Promise((resolve) => child.once('message', resolve))
+  const worker = process.argv[2] === 'client'
+  const child = worker ? undefined : fork(new URL(import.meta.url).pathname, ['server'])
+  const port = worker ? Number(args.port) : (await new Promise((resolve) => child.once('message', resolve))).port
   const url = `http://127.0.0.1:${port}/`
 
   const nodeGet = (agent) =>
@@ -110,6 +119,34 @@ if (process.argv[2] === 'server') {
     }
   }
 
+  /**
+   * One client measured in a fresh process (the isolated layout): warmed up for DURATION, then measured for DURATION.
+   * The worker is this file run as `client`, against the parent's server.
+   */
+  const measureIsolated = (index, concurrency) =>
+    new Promise((resolve, reject) => {
+      const workerArgs = ['client', `--port=${port}`, `--client=${index}`, `--concurrency=${concurrency}`]
+      workerArgs.push(`--duration=${DURATION}`, ...(undiciDir ? [`--undici=${undiciDir}`] : []))
+      const w = fork(new URL(import.meta.url).pathname, workerArgs)
+      let result
+      w.once('message', (m) => {
+        result = m
+      })
+      w.once('error', reject)
+      w.once('exit', (code) => (result ? resolve(result) : reject(new Error(`client worker exited ${code}`))))
+    })
+
+  if (worker) {
+    const { clients, close } = makeClients()
+    const send = clients[Number(args.client)][1]
+    const concurrency = Number(args.concurrency)
+    await measure(send, concurrency)
+    const result = await measure(send, concurrency)
+    await close()
+    process.send(result, () => process.exit(0))
+    await new Promise(() => {})
+  }
+
   const median = (values) => {
     const sorted = [...values].sort((a, b) => a - b)
     return sorted[Math.floor(sorted.length / 2)]
@@ -126,12 +163,19 @@ if (process.argv[2] === 'server') {
   const pairedRatios = {}
   for (const concurrency of [1, 50]) {
     const { clients, close } = makeClients()
-    // Warm-up: sockets opened, JIT warm.
-    for (const [, send] of clients) await measure(send, concurrency).catch(() => 0)
     const samples = Object.fromEntries(clients.map(([name]) => [name, []]))
+    if (LAYOUT === 'shared') {
+      // Warm-up: sockets opened, JIT warm.
+      for (const [, send] of clients) await measure(send, concurrency).catch(() => 0)
+    }
     for (let round = 0; round < ROUNDS; round += 1) {
-      const order = clients.map((_, i) => clients[(i + round) % clients.length])
-      for (const [name, send] of order) samples[name].push(await measure(send, concurrency))
+      for (let k = 0; k < clients.length; k += 1) {
+        const index = (k + round) % clients.length
+        const [name, send] = clients[index]
+        samples[name].push(
+          LAYOUT === 'shared' ? await measure(send, concurrency) : await measureIsolated(index, concurrency),
+        )
+      }
     }
     await close()
     for (const [name, values] of Object.entries(samples)) {
@@ -151,7 +195,7 @@ if (process.argv[2] === 'server') {
 
   const line = (name, c) => results[`${name} | ${c}`]
   console.log(
-    `Node ${process.version}, undici ${undiciVersion}, ${os.cpus().length} cores, ${ROUNDS} rounds × ${DURATION} ms, median req/s`,
+    `Node ${process.version}, undici ${undiciVersion}, ${os.cpus().length} cores, ${LAYOUT} layout, ${ROUNDS} rounds × ${DURATION} ms, median req/s`,
   )
   console.log('| client | req/s, 1 in flight | req/s, 50 in flight | client CPU µs/request, 1 | 50 |')
   console.log('|---|---:|---:|---:|---:|')
@@ -174,8 +218,9 @@ if (process.argv[2] === 'server') {
   try {
     stored = JSON.parse(readFileSync(RESULTS, 'utf8'))
   } catch {}
-  stored[process.version] = {
+  stored[LAYOUT === 'shared' ? process.version : `${process.version} ${LAYOUT}`] = {
     date: new Date().toISOString(),
+    layout: LAYOUT,
     undici: undiciVersion,
     cpus: os.cpus().length,
     rounds: ROUNDS,
