@@ -27,7 +27,8 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 const DURATION = Number(args.duration ?? 2000)
 const ROUNDS = Number(args.rounds ?? 5)
 const LAYOUT = args.layout ?? 'shared'
-if (LAYOUT !== 'shared' && LAYOUT !== 'isolated') throw new Error(`--layout must be shared or isolated, got ${LAYOUT}`)
+if (LAYOUT !== 'shared' && LAYOUT !== 'isolated')
+  throw new Error(`--layout must be shared or isolated, got ${LAYOUT}`)
 const RESULTS = new URL('./results/http.json', import.meta.url)
 
 if (process.argv[2] === 'server') {
@@ -57,7 +58,9 @@ if (process.argv[2] === 'server') {
 
   const worker = process.argv[2] === 'client'
   const child = worker ? undefined : fork(new URL(import.meta.url).pathname, ['server'])
-  const port = worker ? Number(args.port) : (await new Promise((resolve) => child.once('message', resolve))).port
+  const port = worker
+    ? Number(args.port)
+    : (await new Promise((resolve) => child.once('message', resolve))).port
   const url = `http://127.0.0.1:${port}/`
 
   const nodeGet = (agent) =>

@@ -518,7 +518,8 @@ if (option('role', '') === 'client') {
     if (!r.scenario.endsWith('-step') || r.monitor.firstDeathEpoch === null) continue
     // In step, both kinds' deaths fall within a few ms: whose deaths were due first, and who handled its burst first?
     const zero = Math.min(r.monitor.firstDeadlineEpoch, r.baseline.firstDeadlineEpoch)
-    const span = (k, what) => `${fmt(r[k][`first${what}Epoch`] - zero)} to ${fmt(r[k][`last${what}Epoch`] - zero)} ms`
+    const span = (k, what) =>
+      `${fmt(r[k][`first${what}Epoch`] - zero)} to ${fmt(r[k][`last${what}Epoch`] - zero)} ms`
     lines.push(
       '',
       `${r.scenario}, ms after the first deadline of either kind (deadline = last chunk + detectionTime):`,
