@@ -12,9 +12,9 @@
 // round, so a noisy machine hits them alike); the figure is the median over ROUNDS rounds. Two layouts:
 // - shared (default): every client in one process, warmed up once;
 // - isolated: every measurement in a fresh client process of its own (warmed up for DURATION, then measured), as an
-//   application runs one of these clients. In one process the clients share node:http's or undici's code, so each
-//   one's calls make the JIT's guesses about the others' worse (one handler class at a call site becomes two); how
-//   much differs from process to process, by more than the differences measured.
+//   application runs one of these clients. In one process the clients share node:http's or undici's code (one
+//   handler class at a call site becomes two); this layout leaves that out. Its processes are young (1 × DURATION of
+//   warm-up), and from one to the next they vary more than rounds in one process do (packages/http/README.md).
 // Results are merged into bench/results/http.json under the Node version (and the layout, when isolated).
 import { fork } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
