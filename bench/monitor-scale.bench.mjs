@@ -174,13 +174,14 @@ const WATCH = { monitor: watchWithMonitor, baseline: watchWithTimers }
 
 function stats(rows, kind, expectedDeath) {
   const mine = rows.filter((r) => r.conn.kind === kind)
-  const expected = mine.filter((r) => expectedDeath(r.conn)).map((r) => r.lateness)
+  const expectedRows = mine.filter((r) => expectedDeath(r.conn))
+  const expected = expectedRows.map((r) => r.lateness)
   expected.sort((a, b) => a - b)
   const at = (p) =>
     expected.length === 0 ? null : expected[Math.min(expected.length - 1, Math.floor(p * expected.length))]
   const times = mine.map((r) => r.at)
   // Each expected death's deadline: its last chunk's arrival + detectionTime (what the lateness counts from).
-  const deadlines = mine.filter((r) => expectedDeath(r.conn)).map((r) => r.at - r.lateness)
+  const deadlines = expectedRows.map((r) => r.at - r.lateness)
   return {
     // When this kind's deaths began and ended (ms since the epoch, comparable across the processes of a split run).
     firstDeathEpoch: times.length === 0 ? null : performance.timeOrigin + Math.min(...times),
