@@ -15,8 +15,9 @@
 //   application runs one of these clients. In one process the clients share node:http's or undici's code (one
 //   handler class at a call site becomes two); this layout leaves that out. Its processes are young (1 × DURATION of
 //   warm-up), and from one to the next they vary more than rounds in one process do (packages/http/README.md).
+// The server is pinned to the last core and the clients to the others (taskset; --pin=false leaves it to the kernel).
 // Results are merged into bench/results/http.json under the Node version (and the layout, when isolated).
-import { fork } from 'node:child_process'
+import { execFileSync, fork } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
@@ -30,6 +31,16 @@ const LAYOUT = args.layout ?? 'shared'
 if (LAYOUT !== 'shared' && LAYOUT !== 'isolated')
   throw new Error(`--layout must be shared or isolated, got ${LAYOUT}`)
 const RESULTS = new URL('./results/http.json', import.meta.url)
+const PIN = args.pin !== 'false' && os.cpus().length > 1
+
+const cpuRange = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
+/** Restricts a process (and the threads it has) to the given cores, with util-linux's taskset; a no-op with --pin=false. */
+function pinToCores(pid, cores) {
+  if (!PIN) return
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cores.join(','), String(pid)], {
+    stdio: 'ignore',
+  })
+}
 
 if (process.argv[2] === 'server') {
   const server = http.createServer((_req, res) => {
@@ -58,6 +69,13 @@ if (process.argv[2] === 'server') {
 
   const worker = process.argv[2] === 'client'
   const child = worker ? undefined : fork(new URL(import.meta.url).pathname, ['server'])
+  if (child !== undefined) {
+    // The server on the last core, the clients on the others: otherwise the kernel moves both processes between the
+    // cores as it likes, and a client sharing a core with the server for part of a round is what made per-round
+    // ratios range 0.6–1.6 on this two-core machine (--pin=false to leave placement to the kernel).
+    pinToCores(child.pid, [os.cpus().length - 1])
+    pinToCores(process.pid, cpuRange(0, os.cpus().length - 1))
+  }
   const port = worker
     ? Number(args.port)
     : (await new Promise((resolve) => child.once('message', resolve))).port
@@ -198,7 +216,7 @@ if (process.argv[2] === 'server') {
 
   const line = (name, c) => results[`${name} | ${c}`]
   console.log(
-    `Node ${process.version}, undici ${undiciVersion}, ${os.cpus().length} cores, ${LAYOUT} layout, ${ROUNDS} rounds × ${DURATION} ms, median req/s`,
+    `Node ${process.version}, undici ${undiciVersion}, ${os.cpus().length} cores${PIN ? ' (server pinned to one)' : ''}, ${LAYOUT} layout, ${ROUNDS} rounds × ${DURATION} ms, median req/s`,
   )
   console.log('| client | req/s, 1 in flight | req/s, 50 in flight | client CPU µs/request, 1 | 50 |')
   console.log('|---|---:|---:|---:|---:|')
@@ -226,6 +244,7 @@ if (process.argv[2] === 'server') {
     layout: LAYOUT,
     undici: undiciVersion,
     cpus: os.cpus().length,
+    pinned: PIN,
     rounds: ROUNDS,
     durationMs: DURATION,
     reqPerSecond: results,

@@ -17,7 +17,7 @@
 // Scenarios (`--scenarios=a,b`): live (false deaths, CPU and heap per connection: each kind alone),
 // frozen-spread / frozen-step (10 % of the connections' peers stop answering; probes spread over `idle`,
 // or all in step), stopped-spread / stopped-step (SIGSTOP of the whole peer), stalls-400 (10 % frozen,
-// the client process busy 400 ms every 3 s; also reports, for the deaths whose deadline fell inside a stall,
+// the client process busy 400 ms every 3 s, the first stall in the middle of the deaths; also reports, for the deaths whose deadline fell inside a stall,
 // the time from the stall's end), stall-long (all live, one stall of detectionTime + 1 s).
 // Other flags: --trace (stalls-400: what ran between each stall's end and the first deaths), --stall=<ms>,
 // --core=<dist dir> (another build of @keepalive/core), --out=<file>.
@@ -71,6 +71,9 @@ const ALL = [
 const SCENARIOS = option('scenarios', ALL.join(',')).split(',')
 // `--stall=<ms>`: the length of the periodic stalls of stalls-400 (a quick functional check: --stall=5).
 const STALL_MS = Number(option('stall', '400'))
+// `--repeat=<k>`: each scenario k times (each run as the others: fresh connections, and fresh client processes in the
+// split layout); the table pools every run's deaths (see pool).
+const REPEAT = Number(option('repeat', '1'))
 const TICK = schedulerInfo().tickMs
 const gc = globalThis.gc ?? (() => {})
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -172,13 +175,23 @@ function watchWithTimers(conn) {
 
 const WATCH = { monitor: watchWithMonitor, baseline: watchWithTimers }
 
+/** p50 / p99 / max (and min) of a list of ms values. */
+function percentiles(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (p) =>
+    sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
+  return {
+    p50: at(0.5),
+    p99: at(0.99),
+    max: sorted.length === 0 ? null : sorted[sorted.length - 1],
+    min: sorted.length === 0 ? null : sorted[0],
+  }
+}
+
 function stats(rows, kind, expectedDeath) {
   const mine = rows.filter((r) => r.conn.kind === kind)
   const expectedRows = mine.filter((r) => expectedDeath(r.conn))
   const expected = expectedRows.map((r) => r.lateness)
-  expected.sort((a, b) => a - b)
-  const at = (p) =>
-    expected.length === 0 ? null : expected[Math.min(expected.length - 1, Math.floor(p * expected.length))]
   const times = mine.map((r) => r.at)
   // Each expected death's deadline: its last chunk's arrival + detectionTime (what the lateness counts from).
   const deadlines = expectedRows.map((r) => r.at - r.lateness)
@@ -192,10 +205,9 @@ function stats(rows, kind, expectedDeath) {
     deaths: expected.length,
     early: expected.filter((l) => l < 0).length,
     falseDeaths: mine.length - expected.length,
-    p50: at(0.5),
-    p99: at(0.99),
-    max: expected.length === 0 ? null : expected[expected.length - 1],
-    min: expected.length === 0 ? null : expected[0],
+    ...percentiles(expected),
+    // Every expected death's lateness, for the statistics pooled over --repeat runs (not written to the results).
+    latenesses: expected,
   }
 }
 
@@ -259,15 +271,8 @@ function afterStall(rows, kind, stalls) {
     const stall = stalls.find((st) => deadline >= st.start && deadline < st.end)
     if (stall !== undefined) values.push(r.at - stall.end)
   }
-  values.sort((a, b) => a - b)
-  const at = (p) =>
-    values.length === 0 ? null : values[Math.min(values.length - 1, Math.floor(p * values.length))]
-  return {
-    deaths: values.length,
-    p50: at(0.5),
-    p99: at(0.99),
-    max: values.length === 0 ? null : values.at(-1),
-  }
+  const { p50, p99, max } = percentiles(values)
+  return { deaths: values.length, p50, p99, max, values }
 }
 
 /** Waits until local monotonic time `t` (ms, performance.now() base). */
@@ -364,8 +369,11 @@ async function scenario(name, port, kinds, go, peerControl) {
         }
       }
       if (name === 'stalls-400') {
-        // Busy 400 ms every 3 s, at instants fixed from `freezeAt` (the same in both processes of a split run).
-        for (let at = freezeAt + 3_000; at < endAt; at += 3_000) {
+        // Busy 400 ms every 3 s, at instants fixed from `freezeAt` (the same in both processes of a split run). The
+        // frozen peers' deadlines fall within (freezeAt + D − idle, freezeAt + D] (each answered last within the idle
+        // before the freeze): the first stall is centred on that window, so about 400 / idle of the deaths are due
+        // inside it, at either policy (a first stall 3 s after the freeze came after every p1 death).
+        for (let at = freezeAt + D - policy.idle / 2 - STALL_MS / 2; at < endAt; at += 3_000) {
           stallTimers.push(
             setTimeout(() => {
               const stall = { start: performance.now() }
@@ -465,6 +473,53 @@ async function splitScenario(name, port, peer) {
   }
 }
 
+/** A result without the raw samples (each death's lateness), as printed and written. */
+function withoutSamples(r) {
+  const out = { ...r }
+  for (const kind of ['monitor', 'baseline']) {
+    if (r[kind] === undefined) continue
+    const { latenesses, ...rest } = r[kind]
+    if (rest.afterStall !== undefined) {
+      const { values, ...after } = rest.afterStall
+      rest.afterStall = after
+    }
+    out[kind] = rest
+  }
+  return out
+}
+
+/**
+ * A scenario's runs (--repeat) as one result: counts summed, p50 / p99 / max over every death of every run (a larger
+ * sample of the same lateness, both kinds alike), each run's own p99 beside them, the deadline spans of the first run.
+ */
+function pool(runs) {
+  if (runs.length === 1) return withoutSamples(runs[0])
+  const out = { scenario: runs[0].scenario, runs: runs.length }
+  for (const kind of ['monitor', 'baseline']) {
+    const all = runs.map((r) => r[kind])
+    const sum = (key) => (all[0][key] === undefined ? undefined : all.reduce((a, s) => a + s[key], 0))
+    const mean = (key) => (all[0][key] === undefined ? undefined : sum(key) / all.length)
+    const { latenesses, afterStall, ...first } = all[0]
+    out[kind] = {
+      ...first,
+      deaths: sum('deaths'),
+      early: sum('early'),
+      falseDeaths: sum('falseDeaths'),
+      missed: sum('missed'),
+      ...percentiles(all.flatMap((s) => s.latenesses)),
+      p99PerRun: all.map((s) => s.p99),
+      bytesPerConnection: mean('bytesPerConnection'),
+      cpuMsPerConnectionHour: mean('cpuMsPerConnectionHour'),
+    }
+    if (afterStall !== undefined) {
+      const values = all.flatMap((s) => s.afterStall.values)
+      const { p50, p99, max } = percentiles(values)
+      out[kind].afterStall = { deaths: values.length, p50, p99, max }
+    }
+  }
+  return out
+}
+
 if (option('role', '') === 'client') {
   await client()
 } else {
@@ -474,15 +529,19 @@ if (option('role', '') === 'client') {
   const results = []
   try {
     for (const name of SCENARIOS) {
-      const r =
-        LAYOUT === 'shared'
-          ? await scenario(name, port, ['monitor', 'baseline'], async () => performance.now(), {
-              stop: () => peer.kill('SIGSTOP'),
-              cont: () => peer.kill('SIGCONT'),
-            })
-          : await splitScenario(name, port, peer)
-      results.push(r)
-      console.error(JSON.stringify(r))
+      const runs = []
+      for (let run = 0; run < REPEAT; run++) {
+        const r =
+          LAYOUT === 'shared'
+            ? await scenario(name, port, ['monitor', 'baseline'], async () => performance.now(), {
+                stop: () => peer.kill('SIGSTOP'),
+                cont: () => peer.kill('SIGCONT'),
+              })
+            : await splitScenario(name, port, peer)
+        runs.push(r)
+        console.error(JSON.stringify(withoutSamples(r)))
+      }
+      results.push(pool(runs))
     }
   } finally {
     peer.kill('SIGCONT')
@@ -498,10 +557,10 @@ if (option('role', '') === 'client') {
           : v.toFixed(1)
         : String(v)
   const lines = [
-    `policy ${POLICY_NAME} = ${policy.idle} ms / ${policy.interval} ms / ${policy.probes} (detection ${D} ms), N = ${N} per kind, tick ${TICK} ms, layout ${LAYOUT}`,
+    `policy ${POLICY_NAME} = ${policy.idle} ms / ${policy.interval} ms / ${policy.probes} (detection ${D} ms), N = ${N} per kind, tick ${TICK} ms, layout ${LAYOUT}${REPEAT > 1 ? `, ${REPEAT} runs per scenario pooled` : ''}`,
     '',
-    '| scenario | kind | deaths | early | false | late p50 / p99 / max (ms) | missed |',
-    '|---|---|---:|---:|---:|---|---:|',
+    `| scenario | kind | deaths | early | false | late p50 / p99 / max (ms) | missed |${REPEAT > 1 ? ' p99 of each run |' : ''}`,
+    `|---|---|---:|---:|---:|---|---:|${REPEAT > 1 ? '---|' : ''}`,
   ]
   for (const r of results) {
     for (const kind of ['monitor', 'baseline']) {
@@ -511,7 +570,7 @@ if (option('role', '') === 'client') {
           ? ` (${fmt(s.bytesPerConnection)} B, ${fmt(s.cpuMsPerConnectionHour)} ms CPU per connection-hour)`
           : ''
       lines.push(
-        `| ${r.scenario}${extra} | ${kind} | ${s.deaths} | ${s.early} | ${s.falseDeaths} | ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)} | ${fmt(s.missed)} |`,
+        `| ${r.scenario}${extra} | ${kind} | ${s.deaths} | ${s.early} | ${s.falseDeaths} | ${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)} | ${fmt(s.missed)} |${REPEAT > 1 ? ` ${s.p99PerRun.map(fmt).join(', ')} |` : ''}`,
       )
     }
   }
@@ -523,7 +582,7 @@ if (option('role', '') === 'client') {
       `${fmt(r[k][`first${what}Epoch`] - zero)} to ${fmt(r[k][`last${what}Epoch`] - zero)} ms`
     lines.push(
       '',
-      `${r.scenario}, ms after the first deadline of either kind (deadline = last chunk + detectionTime):`,
+      `${r.scenario}${REPEAT > 1 ? ' (run 1)' : ''}, ms after the first deadline of either kind (deadline = last chunk + detectionTime):`,
       `- deadlines: monitor ${span('monitor', 'Deadline')}, baseline ${span('baseline', 'Deadline')}`,
       `- deaths: monitor ${span('monitor', 'Death')}, baseline ${span('baseline', 'Death')}`,
     )
@@ -549,6 +608,6 @@ if (option('role', '') === 'client') {
   )
   writeFileSync(
     file,
-    `${JSON.stringify({ node: process.version, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), layout: LAYOUT, policy, n: N, tickMs: TICK, results }, null, 2)}\n`,
+    `${JSON.stringify({ node: process.version, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, loadavg: os.loadavg(), layout: LAYOUT, policy, n: N, tickMs: TICK, repeat: REPEAT, results }, null, 2)}\n`,
   )
 }
