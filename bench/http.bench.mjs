@@ -6,6 +6,7 @@
 //   npx tsc -b packages/http && bash scripts/with-node.sh 26 node bench/http.bench.mjs   # Node 26, undici 8 (the
 //   copy the http tests install under node_modules/.cache, installed on first use; or --undici=<dir>)
 //   ... --layout=isolated                                                  # each measurement in a fresh process
+//   ... --control                                  # also two identical anchors against each other: the noise floor
 //
 // Measures the built package (packages/http/dist), as users run it. The server runs in a child process, so client
 // and server do not share one event loop. Each round runs every client for DURATION ms in turn (order rotated per
@@ -32,6 +33,9 @@ if (LAYOUT !== 'shared' && LAYOUT !== 'isolated')
   throw new Error(`--layout must be shared or isolated, got ${LAYOUT}`)
 const RESULTS = new URL('./results/http.json', import.meta.url)
 const PIN = args.pin !== 'false' && os.cpus().length > 1
+// --control: a second plain undici Agent and a second Node default agent, measured like the others and compared with
+// the first ones: the ratio of two identical clients is how far this machine's noise alone moves a ratio.
+const CONTROL = args.control !== undefined && args.control !== 'false'
 
 const cpuRange = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
 /** Restricts a process (and the threads it has) to the given cores, with util-linux's taskset; a no-op with --pin=false. */
@@ -122,6 +126,8 @@ if (process.argv[2] === 'server') {
     const nodeDefault = new http.Agent({ keepAlive: true, timeout: 5000 })
     const dispatcher = ours.createDispatcher(undefined, { undici })
     const plain = new undici.Agent()
+    const nodeDefault2 = new http.Agent({ keepAlive: true, timeout: 5000 })
+    const plain2 = new undici.Agent()
     return {
       clients: [
         ['@keepalive/http createAgent', () => nodeGet(agent)],
@@ -129,13 +135,21 @@ if (process.argv[2] === 'server') {
         ["Node's default agent", () => nodeGet(nodeDefault)],
         ['@keepalive/http createDispatcher', undiciGet(dispatcher)],
         [`plain undici ${undiciVersion} Agent`, undiciGet(plain)],
+        ...(CONTROL
+          ? [
+              ["control: Node's default agent again", () => nodeGet(nodeDefault2)],
+              [`control: plain undici ${undiciVersion} Agent again`, undiciGet(plain2)],
+            ]
+          : []),
       ],
       close: async () => {
         agent.destroy()
         akl.destroy()
         nodeDefault.destroy()
+        nodeDefault2.destroy()
         await dispatcher.close()
         await plain.close()
+        await plain2.close()
       },
     }
   }
@@ -178,6 +192,12 @@ if (process.argv[2] === 'server') {
     ['@keepalive/http createAgent', 'agentkeepalive'],
     ['@keepalive/http createAgent', "Node's default agent"],
     ['@keepalive/http createDispatcher', `plain undici ${undiciVersion} Agent`],
+    ...(CONTROL
+      ? [
+          ["control: Node's default agent again", "Node's default agent"],
+          [`control: plain undici ${undiciVersion} Agent again`, `plain undici ${undiciVersion} Agent`],
+        ]
+      : []),
   ]
   const results = {}
   const cpuPerRequest = {}
