@@ -48,7 +48,11 @@ export class KeepaliveError extends Error {
 // The brand and the name live on the prototypes, not on each instance: a monitor builds one error per death, and
 // thousands of peers can die in one tick (an own symbol property per instance cost ~0.7 µs of each death).
 Object.defineProperty(KeepaliveError.prototype, BRAND, { value: true })
-Object.defineProperty(KeepaliveError.prototype, 'name', { value: 'KeepaliveError', writable: true, configurable: true })
+Object.defineProperty(KeepaliveError.prototype, 'name', {
+  value: 'KeepaliveError',
+  writable: true,
+  configurable: true,
+})
 
 /** A class `defineError` made: `new Class(message, { cause })`, with `Class.code` and `instance.code`. */
 export interface KeepaliveErrorClass<Code extends KeepaliveErrorCode> {
