@@ -35,7 +35,7 @@ const RESULTS = new URL('./results/http.json', import.meta.url)
 const PIN = args.pin !== 'false' && os.cpus().length > 1
 // --control: a second plain undici Agent and a second Node default agent, measured like the others and compared with
 // the first ones: the ratio of two identical clients is how far this machine's noise alone moves a ratio.
-const CONTROL = args.control !== undefined && args.control !== 'false'
+const CONTROL = 'control' in args && args.control !== 'false'
 
 const cpuRange = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
 /** Restricts a process (and the threads it has) to the given cores, with util-linux's taskset; a no-op with --pin=false. */
