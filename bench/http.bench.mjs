@@ -74,9 +74,9 @@ if (process.argv[2] === 'server') {
   const worker = process.argv[2] === 'client'
   const child = worker ? undefined : fork(new URL(import.meta.url).pathname, ['server'])
   if (child !== undefined) {
-    // The server on the last core, the clients on the others: otherwise the kernel moves both processes between the
-    // cores as it likes, and a client sharing a core with the server for part of a round is what made per-round
-    // ratios range 0.6–1.6 on this two-core machine (--pin=false to leave placement to the kernel).
+    // The server on the last core, the clients on the others, so that the two never share a core for part of a round
+    // (the kernel otherwise places them as it likes; --pin=false leaves it to the kernel). On this two-core VM
+    // per-round ratios still spread widely with it (packages/http/README.md): --control measures that spread.
     pinToCores(child.pid, [os.cpus().length - 1])
     pinToCores(process.pid, cpuRange(0, os.cpus().length - 1))
   }

@@ -17,8 +17,9 @@
 // Scenarios (`--scenarios=a,b`): live (false deaths, CPU and heap per connection: each kind alone),
 // frozen-spread / frozen-step (10 % of the connections' peers stop answering; probes spread over `idle`,
 // or all in step), stopped-spread / stopped-step (SIGSTOP of the whole peer), stalls-400 (10 % frozen,
-// the client process busy 400 ms every 3 s, the first stall in the middle of the deaths; also reports, for the deaths whose deadline fell inside a stall,
-// the time from the stall's end), stall-long (all live, one stall of detectionTime + 1 s).
+// the client process busy 400 ms every 3 s, the first stall in the middle of the deaths; also reports, for the
+// deaths whose deadline fell inside a stall, the time from the stall's end), stall-long (all live, one stall of
+// detectionTime + 1 s).
 // Other flags: --trace (stalls-400: what ran between each stall's end and the first deaths), --stall=<ms>,
 // --core=<dist dir> (another build of @keepalive/core), --out=<file>.
 // Writes bench/results/monitor-scale-<policy>[-split].json and prints a markdown table.
