@@ -208,7 +208,7 @@ function stats(rows, kind, expectedDeath) {
     falseDeaths: mine.length - expected.length,
     ...percentiles(expected),
     // Every expected death's lateness, for the statistics pooled over --repeat runs (not written to the results).
-    latenesses: expected,
+    samples: expected,
   }
 }
 
@@ -273,7 +273,7 @@ function afterStall(rows, kind, stalls) {
     if (stall !== undefined) values.push(r.at - stall.end)
   }
   const { p50, p99, max } = percentiles(values)
-  return { deaths: values.length, p50, p99, max, values }
+  return { deaths: values.length, p50, p99, max, samples: values }
 }
 
 /** Waits until local monotonic time `t` (ms, performance.now() base). */
@@ -479,9 +479,9 @@ function withoutSamples(r) {
   const out = { ...r }
   for (const kind of ['monitor', 'baseline']) {
     if (r[kind] === undefined) continue
-    const { latenesses, ...rest } = r[kind]
+    const { samples, ...rest } = r[kind]
     if (rest.afterStall !== undefined) {
-      const { values, ...after } = rest.afterStall
+      const { samples: stallSamples, ...after } = rest.afterStall
       rest.afterStall = after
     }
     out[kind] = rest
@@ -500,20 +500,20 @@ function pool(runs) {
     const all = runs.map((r) => r[kind])
     const sum = (key) => (all[0][key] === undefined ? undefined : all.reduce((a, s) => a + s[key], 0))
     const mean = (key) => (all[0][key] === undefined ? undefined : sum(key) / all.length)
-    const { latenesses, afterStall, ...first } = all[0]
+    const { samples, afterStall, ...first } = all[0]
     out[kind] = {
       ...first,
       deaths: sum('deaths'),
       early: sum('early'),
       falseDeaths: sum('falseDeaths'),
       missed: sum('missed'),
-      ...percentiles(all.flatMap((s) => s.latenesses)),
+      ...percentiles(all.flatMap((s) => s.samples)),
       p99PerRun: all.map((s) => s.p99),
       bytesPerConnection: mean('bytesPerConnection'),
       cpuMsPerConnectionHour: mean('cpuMsPerConnectionHour'),
     }
     if (afterStall !== undefined) {
-      const values = all.flatMap((s) => s.afterStall.values)
+      const values = all.flatMap((s) => s.afterStall.samples)
       const { p50, p99, max } = percentiles(values)
       out[kind].afterStall = { deaths: values.length, p50, p99, max }
     }
