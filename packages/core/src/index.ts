@@ -30,6 +30,10 @@ export {
 export type { ExplainOptions, Explanation, ProtocolExplanation } from './explain.js'
 // What each protocol will do with a policy, and why.
 export { explain } from './explain.js'
+export type { SchedulerInfo, SchedulerOptions } from './monitor/configure.js'
+// The liveness monitor and its shared scheduler.
+export { configureScheduler, schedulerInfo } from './monitor/configure.js'
+export { createMonitor } from './monitor/monitor.js'
 export type {
   AliveEvent,
   DeadEvent,
@@ -40,11 +44,7 @@ export type {
   ProbeContext,
   ProbeErrorEvent,
   ProbeEvent,
-  SchedulerInfo,
-  SchedulerOptions,
-} from './monitor/monitor.js'
-// The liveness monitor.
-export { configureScheduler, createMonitor, schedulerInfo } from './monitor/monitor.js'
+} from './monitor/types.js'
 // The policy: three numbers, presets, durations.
 export { definePolicy, detectionTime, presets } from './policy.js'
 export type {

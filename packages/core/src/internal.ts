@@ -7,6 +7,8 @@ export { channels } from './diagnostics.js'
 export type { KeepaliveErrorClass } from './errors.js'
 // Defining an adapter's own errors in one line each.
 export { defineError } from './errors.js'
+// The shared scheduler's timer, for tests and benchmarks: when it will fire next and how many times it has.
+export { schedulerTimer } from './monitor/scheduler.js'
 // Computing something once per policy, whatever PolicyLike the user passed.
 export { memoizeByPolicy } from './policy-memo.js'
 export type {

@@ -17,7 +17,18 @@ let messages: Array<[string, Message]> = []
 const handlers = new Map<string, (message: unknown) => void>()
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] })
+  // setImmediate too: the scheduler bounds each loop iteration's touches in that iteration's check phase.
+  vi.useFakeTimers({
+    toFake: [
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'setImmediate',
+      'clearImmediate',
+      'performance',
+    ],
+  })
   messages = []
   for (const name of NAMES) {
     const handler = (message: unknown) => messages.push([name, message as Message])

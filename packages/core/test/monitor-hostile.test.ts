@@ -17,15 +17,14 @@ import {
   schedulerInfo,
 } from '@keepalive/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type StallClock, stallableClock } from './stall-clock.js'
 
-let skew = 0
+let processClock: StallClock
 beforeEach(() => {
   vi.useFakeTimers({
     toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
   })
-  const fakeNow = performance.now.bind(performance)
-  skew = 0
-  vi.spyOn(performance, 'now').mockImplementation(() => fakeNow() + skew)
+  processClock = stallableClock()
 })
 
 const created: Monitor[] = []
@@ -197,7 +196,8 @@ describe('item 8: the tick counter (wraps at 2^30, compares within 2^29) and lon
   const MAX_TICKS = 2 ** 28
   /** Jumps the clock (a stall of the fake process: no timer fires) to `ms` after `from`, then lets runs happen. */
   function jumpTo(from: number, ms: number, tick: number): void {
-    skew += from + ms - performance.now()
+    processClock.skew += from + ms - performance.now()
+    processClock.resume()
     vi.advanceTimersByTime(tick + 1)
   }
 
@@ -301,7 +301,7 @@ describe('item 10: after a stall, the next period probes idle after the touch, n
     const m = monitor({ idle: 200, interval: 100, probes: 3 }, () => probes.push(performance.now()))
     vi.advanceTimersByTime(50)
     m.touch()
-    skew += 3_000 // a busy loop: no timer fires
+    processClock.skew += 3_000 // a busy loop: no timer fires
     m.touch()
     const touchedAt = performance.now()
     vi.advanceTimersByTime(400)

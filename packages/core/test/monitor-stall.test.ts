@@ -14,11 +14,12 @@ import {
   presets,
   schedulerInfo,
 } from '@keepalive/core'
-import { channels } from '@keepalive/core/internal'
+import { channels, schedulerTimer } from '@keepalive/core/internal'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { type StallClock, stallableClock } from './stall-clock.js'
 
 const TICK = 10
-let skew = 0
+let processClock: StallClock
 const stalls: Array<{ monitor: Monitor; lateByMs: number }> = []
 const onStall = (message: unknown) => stalls.push(message as { monitor: Monitor; lateByMs: number })
 
@@ -34,9 +35,7 @@ beforeEach(() => {
       'performance',
     ],
   })
-  const fakeNow = performance.now.bind(performance)
-  skew = 0
-  vi.spyOn(performance, 'now').mockImplementation(() => fakeNow() + skew)
+  processClock = stallableClock()
   stalls.length = 0
   diagnosticsChannel.subscribe('keepalive:monitor:stall', onStall)
 })
@@ -58,11 +57,12 @@ function monitor(policy: Policy, probe: (c: { attempt: number }) => unknown): Mo
 
 /**
  * The process is frozen for `ms`: the clock moves on, no timer fires. Then the event loop resumes: the late
- * run, then its check phase (fake timers run an immediate created inside a timer 1 ms later: the + 1).
+ * run (the scheduler's timer, if its time passed in the stall), then its check phase.
  */
 function stall(ms: number): number {
-  skew += ms
+  processClock.skew += ms
   const resumedAt = performance.now()
+  processClock.resume()
   vi.advanceTimersByTime(TICK + 1)
   return resumedAt
 }
@@ -83,14 +83,17 @@ describe('a stall longer than the detection time', () => {
     vi.advanceTimersByTime(1_000)
     m.touch()
     vi.advanceTimersByTime(1_000)
-    stall(3 * d)
+    // The scheduler sleeps until its next due tick (the probe planned at creation + idle), which the stall passes:
+    // that run is as late as the stall reaches beyond it.
+    const plannedAt = schedulerTimer().wakeAtMs
+    const resumedAt = stall(3 * d)
     expect(dead).not.toHaveBeenCalled()
     expect(attempts).toEqual([1])
     expect(alive).toHaveBeenCalledTimes(1)
     expect(stalls).toHaveLength(1)
     expect(stalls[0]?.monitor).toBe(m)
-    expect(stalls[0]?.lateByMs).toBeGreaterThanOrEqual(3 * d)
-    expect(stalls[0]?.lateByMs).toBeLessThanOrEqual(3 * d + TICK)
+    expect(stalls[0]?.lateByMs).toBeGreaterThanOrEqual(resumedAt - plannedAt)
+    expect(stalls[0]?.lateByMs).toBeLessThanOrEqual(resumedAt - plannedAt + TICK)
     vi.advanceTimersByTime(10 * d)
     expect(dead).not.toHaveBeenCalled()
     expect(m.state).toBe('idle')
@@ -184,7 +187,7 @@ describe('touches made while the process was stalled', () => {
       deadAt = performance.now()
     })
     vi.advanceTimersByTime(100)
-    skew += 700 // stalled, but less than a detection time
+    processClock.skew += 700 // stalled, but less than a detection time
     m.touch() // an I/O callback ran before the timers phase could
     const touchedAt = performance.now()
     while (Number.isNaN(deadAt) && performance.now() < touchedAt + 3 * d) vi.advanceTimersByTime(TICK)
@@ -222,13 +225,13 @@ describe('a scheduler run a little late (within timer noise), with a touch insid
     m.on('dead', () => {
       deadAt = performance.now()
     })
-    vi.advanceTimersByTime(1_000) // a run at 1000 ms: the stamp is now the tick of 1010 ms
-    vi.advanceTimersByTime(9.5) // 1009.5: the run planned for 1010 has not fired yet...
-    skew += 1 // ...and will fire 1 ms late (at 1011), below the 2.5 ms noise threshold
-    m.touch() // at 1010.5: stored under the 1010 tick, half a millisecond after it
+    vi.advanceTimersByTime(1_000)
+    vi.advanceTimersByTime(9.5) // 1009.5
+    processClock.skew += 1 // every timer from here on fires 1 ms late, below the 2.5 ms noise threshold
+    m.touch() // at 1010.5, half a millisecond into a tick: bounded by its loop iteration's check phase
     const touchedAt = performance.now()
-    expect(touchedAt).toBeGreaterThan(m.lastSeen - 1)
-    vi.advanceTimersByTime(0.5) // the late run fires
+    expect(m.lastSeen).toBeGreaterThanOrEqual(touchedAt) // held: its tick's end bounds it until the check
+    vi.advanceTimersByTime(0.5) // the check phase, then no run: nothing is due
     expect(stalls).toHaveLength(0)
     // The recorded bound covers the real touch (the run that replaced the stamp fired at 1011).
     expect(m.lastSeen).toBeGreaterThanOrEqual(touchedAt)
@@ -248,7 +251,7 @@ describe('a scheduler run a little late (within timer noise), with a touch insid
     const alive = vi.fn()
     m.on('dead', dead).on('alive', alive)
     vi.advanceTimersByTime(1_009.5)
-    skew += 2 // the 1010 run fires 2 ms late; the touch is 1.5 ms after its tick
+    processClock.skew += 2 // the 1010 run fires 2 ms late; the touch is 1.5 ms after its tick
     m.touch()
     const touchedAt = performance.now()
     vi.advanceTimersByTime(0.5)
@@ -270,7 +273,7 @@ describe('a scheduler run a little late (within timer noise), with a touch insid
     const lateness: number[] = []
     for (let i = 0; i < 200; i++) {
       vi.advanceTimersByTime(3.7)
-      if (i % 3 === 0) skew += 0.25 + (i % 8) * 0.25 // some runs 0.25..2 ms late
+      if (i % 3 === 0) processClock.skew += 0.25 + (i % 8) * 0.25 // some runs 0.25..2 ms late
       const m = monitor(policy, () => {})
       m.touch()
       touchedAt.push(performance.now())
@@ -295,7 +298,7 @@ describe('small lateness is not a stall', () => {
     const start = performance.now()
     for (let i = 0; i < 5; i++) {
       vi.advanceTimersByTime(1_000)
-      skew += 1 // a 1 ms late timer, five times
+      processClock.skew += 1 // a 1 ms late timer, five times
     }
     while (Number.isNaN(deadAt)) vi.advanceTimersByTime(TICK)
     expect(stalls).toHaveLength(0)
@@ -324,7 +327,7 @@ describe('sustained lag beyond timer noise (every run a little late)', () => {
     let beforeRun: (() => void) | undefined
     vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms: number) =>
       fakeSetTimeout(() => {
-        skew += lag
+        processClock.skew += lag
         const hook = beforeRun
         beforeRun = undefined
         hook?.()
@@ -374,9 +377,9 @@ describe('issue #10: the discriminating stall case (a stall spanning the deadlin
     const start = performance.now()
     vi.advanceTimersByTime(policy.idle + policy.interval + TICK) // both sent their 2 probes
     expect(live.probesSent).toBe(2)
-    skew += 1_500 // the process stalls across both deadlines (start + 2000)
+    processClock.skew += 1_500 // the process stalls across both deadlines (start + 2000)
     const resumedAt = performance.now()
-    vi.advanceTimersToNextTimer() // timers phase: the late run reaches both deadlines
+    processClock.resume() // timers phase: the late run reaches both deadlines
     expect(live.state).toBe('probing')
     expect(silent.state).toBe('probing')
     live.touch() // poll phase: the live peer's reply, which arrived during the stall, is read
@@ -401,12 +404,12 @@ describe('issue #10: a reply read while the loop is busy is stamped when it is r
     })
     vi.advanceTimersByTime(policy.idle + TICK)
     expect(m.state).toBe('probing')
-    skew += 40 // the loop is busy (reading thousands of replies): the next run is overdue
+    processClock.skew += 40 // the loop is busy (reading thousands of replies): the next run is overdue
     m.touch() // this peer's reply
     const touchedAt = performance.now()
     expect(m.lastSeen - touchedAt).toBeGreaterThanOrEqual(0)
     expect(m.lastSeen - touchedAt).toBeLessThanOrEqual(0.001)
-    skew += 40 // still busy
+    processClock.skew += 40 // still busy
     vi.advanceTimersByTime(TICK) // the late run
     while (Number.isNaN(deadAt) && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(1)
     expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
@@ -422,7 +425,7 @@ describe("issue #10: the scheduler's own burst is not a stall", () => {
     for (let i = 0; i < 300; i++) {
       const m = monitor(policy, () => {})
       m.on('dead', () => {
-        skew += 1 // each dead listener works 1 ms (destroys a socket, logs, reconnects)
+        processClock.skew += 1 // each dead listener works 1 ms (destroys a socket, logs, reconnects)
       })
       burst.push(m)
     }
@@ -452,7 +455,7 @@ describe("issue #10: a run late only because of the scheduler's own burst", () =
     for (let i = 0; i < 300; i++) {
       const m = monitor(policy, () => {})
       m.on('dead', () => {
-        skew += 1 // each dead listener works 1 ms: the burst's run takes 300 ms
+        processClock.skew += 1 // each dead listener works 1 ms: the burst's run takes 300 ms
       })
       burst.push(m)
     }
@@ -484,10 +487,10 @@ function answerSevenMsApart(
   vi.advanceTimersByTime(policy.idle + TICK)
   expect(a.state).toBe('probing')
   expect(b.state).toBe('probing')
-  skew += 1
+  processClock.skew += 1
   const aAnsweredAt = performance.now()
   a.touch()
-  skew += 7
+  processClock.skew += 7
   const bAnsweredAt = performance.now()
   b.touch()
   return { aAnsweredAt, bAnsweredAt }
@@ -552,7 +555,7 @@ describe('issue #10: answers read in one burst keep their own times', () => {
     vi.advanceTimersByTime(policy.idle + TICK)
     m.touch() // the answer: exact
     vi.advanceTimersByTime(3 * TICK)
-    skew += 4
+    processClock.skew += 4
     const touchedAt = performance.now()
     m.touch() // a plain touch, not probing: stored on the tick grid, bounded by the tick's retirement
     while (deadAt === 0 && performance.now() < touchedAt + 2 * d) vi.advanceTimersByTime(1)

@@ -23,7 +23,18 @@ function useTick(ms: number): void {
 }
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] })
+  // setImmediate too: the scheduler bounds each loop iteration's touches in that iteration's check phase.
+  vi.useFakeTimers({
+    toFake: [
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'setImmediate',
+      'clearImmediate',
+      'performance',
+    ],
+  })
 })
 
 const created: Monitor[] = []

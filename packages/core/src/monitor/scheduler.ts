@@ -1,34 +1,44 @@
 /**
- * The one scheduler every monitor shares: a hashed timing wheel driven by ONE unref'd `setTimeout`, and
- * the clock it stamps touches with.
+ * The one scheduler every monitor shares: a hashed timing wheel driven by ONE unref'd `setTimeout` that sleeps
+ * until the earliest tick holding work, and the clock `touch()` stamps with.
+ *
+ * Two objects make its interface: `clock` (what time it is in ticks, and the upper bound of a stored touch) and
+ * `wheel` (linking entries to be fired at a tick). Nothing else is exported but pure tick arithmetic.
  *
  * Invariants:
- * - `stamp` (what `touch()` stores) is a tick not yet retired: every touch stored as tick `t` happened
- *   before `t` was retired, and `touchBoundMs(t)` is that moment (the tick's grid time + the recorded
- *   lateness of its retirement). Deadlines are computed from that upper bound, so they are never early.
- * - The stamp is retired by every run AND by every answer a monitor handles (`refreshStamp`: the answer
- *   path reads the clock anyway), so touches made while the loop reads a burst of replies are bounded
- *   by the next answer read, not by the next (late) run.
+ * - `clock.stamp` (what `touch()` stores) is a tick not yet retired: every touch stored as tick `t` happened
+ *   before `t` was retired, and `clock.boundMs(t)` is an upper bound of that moment. Deadlines are computed
+ *   from that bound, so they are never early.
+ * - A touch finds the stamp `held` or not. The first touch after the stamp was last checked (`clock.hold`)
+ *   reads the clock once, retires the stamp if its grid time has passed, and arranges ONE check-phase callback
+ *   (`setImmediate`) for this loop iteration; later touches of the iteration only store the stamp. The check
+ *   retires the stamp if due and records when it ran (`heldUntil`): no touch stored the stamp after that
+ *   moment without holding it again. A stamp retired later (by the next hold, an answer, a run) is bounded by
+ *   that moment, not by when it was retired, so a process that sleeps between touches bounds every touch by
+ *   the end of the loop iteration it happened in — no timer has to run for that.
+ * - The stamp is also retired by every run and every answer a monitor handles (`clock.exact`: the answer
+ *   path reads the clock anyway).
  * - Deadlines are compared with the clock, not counted. A verdict reached in a run that fired late (the
  *   loop was busy: replies may sit unread) is confirmed in the check phase of the same loop iteration
- *   (`confirmAfterPoll`), after the poll phase has read them.
+ *   (`wheel.confirmAfterPoll`), after the poll phase has read them.
  *
  * Shape. `SLOT_COUNT` slots, one per tick, each a circular doubly-linked list threaded through the entries
- * themselves (`next`/`prev` fields, no per-entry allocation). An entry due at tick `t` sits in slot
- * `t & SLOT_MASK`; entries due further away than one revolution are skipped until their round comes.
- * The timer fires on a fixed grid (origin + k × tick) while any monitor exists. A session (origin, tick
- * numbers) starts with the first monitor and ends with the last; the next monitor starts a fresh one.
+ * themselves (`next`/`prev` fields, no per-entry allocation), and a bitmap of the slots that hold entries.
+ * An entry due at tick `t` within one revolution of the last swept tick sits in slot `t & SLOT_MASK`; one due
+ * further away sits in the `far` list, and is moved into its slot by the run that comes within a revolution
+ * of it (the earliest far entry is a due tick like any other: the wheel wakes for it, so the far list costs
+ * no extra wake-up). The timer is armed for the earliest tick that holds work, on the grid (origin + k × tick),
+ * so entries due in the same tick share one wake-up; linking an entry due earlier re-arms it. While the
+ * wheel sleeps, nothing is due in the ticks it skips, so the swept position moves forward with the clock
+ * (`catchUp`) without visiting them.
+ * A session (origin, tick numbers) starts with the first monitor and ends with the last; the next monitor
+ * starts a fresh one.
  *
  * Time is kept in small integers (V8 Smis: no boxing, so `touch()` stays a plain store): tick numbers wrap
  * at 2^30 and are compared through `tickDiff`, exact while two ticks are less than 2^29 apart. Monitors
  * refuse a policy whose detection time exceeds `MAX_TRACKED_TICKS` (2^28 ticks: 31 days at the default
  * tick), which leaves as much again for a stall.
  */
-
-/** Monotonic milliseconds. Looked up on the global each call so fake timers that replace `performance` apply. */
-export function monotonicNow(): number {
-  return performance.now()
-}
 
 /** Tick numbers live in [0, 2^30). */
 const TICK_MASK = 0x3fffffff
@@ -53,15 +63,16 @@ export interface TimerEntry {
   prev: TimerEntry | null
   /** The entry's tick `due` has come (or its sub-tick wait is over). */
   fire(): void
-  /** The check phase after a late verdict (see `confirmAfterPoll`). */
+  /** The check phase after a late verdict (see `wheel.confirmAfterPoll`). */
   confirm(): void
 }
 
-/** A list head: a sentinel entry whose `next`/`prev` close the circle. */
+/** A list head: a sentinel entry whose `next`/`prev` close the circle. `index` is its wheel slot, or -1. */
 class Slot implements TimerEntry {
   due = 0
   next: TimerEntry = this
   prev: TimerEntry = this
+  constructor(readonly index: number) {}
   fire(): void {}
   confirm(): void {}
 }
@@ -70,45 +81,108 @@ class Slot implements TimerEntry {
 export const DEFAULT_TICK_MS = 10
 const SLOT_COUNT = 2048
 const SLOT_MASK = SLOT_COUNT - 1
-/** Corrections kept at most: one per late run, over the longest detection time in use (see `noteCorrection`). */
+/** Corrections kept at most: one per late retirement, over the longest detection time in use (see `noteCorrection`). */
 const MAX_CORRECTIONS = 4096
+/** Node's timers take at most 2^31 − 1 ms; a longer sleep is cut into wake-ups of this length. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** What the monitors read: the current stamp and the time of the run (or check) in progress. */
+export interface Clock {
+  /** What `touch()` stores: a wrapped tick not yet retired (see the header). Valid once held. */
+  readonly stamp: number
+  /** Whether a check is arranged for this loop iteration (a touch that finds it false calls `hold`). */
+  readonly held: boolean
+  /** During a run (and after it, until the next one): the wrapped current tick, from the fresh clock. */
+  readonly runTick: number
+  /** The fresh monotonic time read by the current (or last) run or check. */
+  readonly runNowMs: number
+  /** How late the current (or last) run fired, in ms, against its planned time. */
+  readonly runLateByMs: number
+  /**
+   * The part of `runLateByMs` the process spent outside the scheduler's own work (the previous run or check,
+   * e.g. sending thousands of probes): a stall of the process, not of the scheduler.
+   */
+  readonly stallByMs: number
+}
+
+/** The clock's fields, written only here; importers see them read-only through `clock`. */
+const state = {
+  stamp: 1,
+  held: false,
+  runTick: 0,
+  runNowMs: 0,
+  runLateByMs: 0,
+  stallByMs: 0,
+  /** Monotonic ms (`performance.now()`). */
+  now: monotonicNow,
+  /** The current tick length in ms. */
+  tickMs: (): number => tickMs,
+  /** Lateness (ms) within timer noise: max(2 ms, tick / 4). */
+  noiseMs: lateNoiseMs,
+  /** The first touch of a loop iteration (`held` false) calls this before storing `stamp`. */
+  hold,
+  /** Retires the stamp if `now` has reached its grid time. */
+  refresh: refreshStamp,
+  exact: exactStamp,
+  boundMs: touchBoundMs,
+  /** Monotonic ms of a wrapped tick's start on the grid. */
+  msOf: tickToMs,
+  tickAt: tickAtMs,
+  tickAfter: tickAfterMs,
+}
+
+/** The clock monitors read (see `Clock`) and its arithmetic. */
+export const clock: Clock & Omit<typeof state, keyof Clock> = state
 
 let tickMs = DEFAULT_TICK_MS
 /** Sessions started so far: a run or check that sees it change stops (its entries belong to no monitor). */
 let session = 0
 /** Monotonic ms of absolute tick 0 of the current session. */
 let origin = 0
-/** Absolute tick of the next planned run. */
+/** Absolute tick the timer is armed for (valid while `timer` is set; during a run, the run's planned tick). */
 let plannedTick = 0
 /** Absolute tick of `stamp`. */
 let stampTick = 0
+/** While not held: monotonic ms after which no touch stored the current stamp (see the header). */
+let heldUntil = 0
+/** Monotonic ms of the last `hold`. */
+let heldAt = 0
 /** Absolute tick up to which slots have been swept. */
 let sweptTick = 0
-/** Monitors registered (running), not entries linked: the timer lives exactly while this is above 0. */
+/** Monitors registered (running), not entries linked. */
 let active = 0
+/** Inside a run: links need no re-arm (the run arms once at its end). */
+let running = false
 let timer: ReturnType<typeof setTimeout> | undefined
 let slots: Slot[] | undefined
+/** Bit `i` set: slot `i` may hold entries (a slot emptied by `unlink` may stay marked: one idle wake at most). */
+const occupied = new Uint32Array(SLOT_COUNT / 32)
+/** Entries due a revolution or more after `sweptTick`, and the earliest absolute tick among them (a lower bound). */
+const far = new Slot(-1)
+let farMin = Number.POSITIVE_INFINITY
 /** Holds a list's entries while they are processed, so entries can unlink themselves or others safely. */
-const pending = new Slot()
-/** Entries waiting a fraction of a tick (see `deferMs`), fired by a sub-tick run at `soonAt`. */
-const soon = new Slot()
+const pending = new Slot(-1)
+/** Entries waiting a fraction of a tick (see `defer`), fired by a sub-tick run at `soonAt`. */
+const soon = new Slot(-1)
 /** Monotonic ms at which the earliest deferred entry is due; Infinity while `soon` is empty. */
 let soonAt = Number.POSITIVE_INFINITY
 /** Verdicts waiting for the check phase (see `confirmAfterPoll`). */
-const confirming = new Slot()
+const confirming = new Slot(-1)
 let immediate: ReturnType<typeof setImmediate> | undefined
 /** Called after each run has fired every due entry (see `onSweepEnd`). */
 let sweepEnd: () => void = () => {}
 /** Monotonic ms when the scheduler's own last piece of work (a run, a check) ended. */
 let busyUntil = 0
+/** Timer callbacks so far (runs, early or not): what a process pays the scheduler in wake-ups. */
+let wakeUps = 0
 
 /**
- * Lateness of the retirement of each stamp, for `touchBoundMs`. Exact for the last RING_SIZE stamps:
- * `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced,
- * valid when `ringTick[t & RING_MASK] === t`. Older stamps (detection times beyond 40 s at the default
- * tick) use their correction if the retirement was late beyond the noise, else the largest lateness of
- * their block of 2^BLOCK_SHIFT ticks (a correction dropped by the cap is folded into its block), kept as
- * far back as RING_SIZE blocks (2.9 h at the default tick). Beyond that, the noise bound. 96 KB per process.
+ * Lateness of the retirement of each stamp, for `boundMs`. Exact for the last RING_SIZE stamps:
+ * `ringLateMs[t & RING_MASK]` is how many ms after tick `t`'s grid time the stamp `t` was replaced (negative
+ * when its last touch was before that), valid when `ringTick[t & RING_MASK] === t`. Older stamps use their
+ * correction if the retirement was late beyond the noise, else the largest lateness of their block of
+ * 2^BLOCK_SHIFT ticks (a correction dropped by the cap is folded into its block), kept as far back as RING_SIZE
+ * blocks. Beyond that, the noise bound. 96 KB per process.
  */
 const RING_SIZE = 4096
 const RING_MASK = RING_SIZE - 1
@@ -118,177 +192,77 @@ let ringTick: Int32Array | undefined
 let blockLateMs: Float64Array | undefined
 let blockId: Int32Array | undefined
 
-/** What `touch()` stores: a wrapped tick not yet retired (see the header). */
-export let stamp = 0
-
-/** During a run (and after it, until the next one): the wrapped current tick, from the fresh clock. */
-export let runTick = 0
-/** The fresh monotonic time read by the current (or last) run or check. */
-export let runNowMs = 0
-/** How late the current (or last) run fired, in ms, against its planned time. */
-export let runLateByMs = 0
-/**
- * The part of `runLateByMs` the process spent outside the scheduler's own work (the previous run or
- * check, e.g. sending thousands of probes): a stall of the process, not of the scheduler.
- */
-export let stallByMs = 0
-
 /** Late retirements: wrapped stamp → wrapped tick that bounds its touches from above. */
 const corrections = new Map<number, number>()
 /** The longest death deadline (in ticks) any monitor may wait for: corrections older than that are useless. */
 let horizonTicks = 0
 
-/** The current tick length in ms. */
-export function currentTickMs(): number {
-  return tickMs
+/** Monotonic milliseconds. Looked up on the global each call so fake timers that replace `performance` apply. */
+function monotonicNow(): number {
+  return performance.now()
 }
 
-export interface SchedulerOptions {
-  /** Tick length in ms: an integer from 1 to 1000. Default 10. */
-  tickMs?: number
-}
-
-export interface SchedulerInfo {
-  /** Tick length in ms. */
-  readonly tickMs: number
-  /** Monitors running (neither dead nor stopped). */
-  readonly monitors: number
-  /** Whether the one shared timer is armed. */
-  readonly timerArmed: boolean
-}
-
-/**
- * Changes the tick. Only while no monitor runs (a running wheel cannot change its unit); returns false
- * otherwise. Between the last monitor's end and the next monitor (even inside a `dead` listener, during a
- * run) it is safe: the next monitor starts a new session with the new tick.
- */
-export function setTickMs(ms: number): boolean {
-  if (active > 0) return false
-  tickMs = ms
-  return true
-}
-
-export function schedulerInfo(): SchedulerInfo {
-  return { tickMs, monitors: active, timerArmed: timer !== undefined }
-}
-
-/** Lets the scheduler know how far back a death deadline can reach, so it keeps stall corrections that long. */
-export function extendHorizon(ticks: number): void {
-  if (ticks > horizonTicks) horizonTicks = ticks
-}
-
-/** A monitor starts: the first one starts a session and its timer. */
-export function acquire(): void {
-  if (active++ > 0) return
-  session++
-  origin = monotonicNow()
-  plannedTick = 1
-  stampTick = 1
-  sweptTick = 0
-  stamp = 1
-  runTick = 0
-  runNowMs = origin
-  runLateByMs = 0
-  stallByMs = 0
-  busyUntil = origin
-  corrections.clear()
-  if (slots === undefined) slots = Array.from({ length: SLOT_COUNT }, () => new Slot())
-  if (ringTick === undefined || blockId === undefined) {
-    ringLateMs = new Float64Array(RING_SIZE)
-    ringTick = new Int32Array(RING_SIZE)
-    blockLateMs = new Float64Array(RING_SIZE)
-    blockId = new Int32Array(RING_SIZE)
-  }
-  // Stamps of an earlier session must not validate: tick numbers restart at 1.
-  ringTick.fill(-1)
-  blockId.fill(-1)
-  soonAt = Number.POSITIVE_INFINITY
-  if (timer !== undefined) clearTimeout(timer)
-  arm()
-}
-
-/** A monitor stopped or died: the last one clears the timer, so nothing keeps running behind the user. */
-export function release(): void {
-  if (--active > 0) return
-  active = 0
-  if (timer !== undefined) {
-    clearTimeout(timer)
-    timer = undefined
-  }
-}
-
-/**
- * Sets the function called at the end of each run, once every due entry has fired: monitors send the probes
- * they decided on there, so that in a tick where thousands of probes and deaths fall together, every death
- * is declared before the first probe is written.
- */
-export function onSweepEnd(fn: () => void): void {
-  sweepEnd = fn
-}
-
-/** Links `entry` to fire at wrapped tick `due`. The entry must not be linked. */
-export function link(entry: TimerEntry, due: number): void {
-  entry.due = due
-  appendTo((slots as Slot[])[due & SLOT_MASK] as Slot, entry)
-}
-
-/** Appends an unlinked `entry` at the tail of `list` (a wheel slot, `soon` or `confirming`). */
-function appendTo(list: Slot, entry: TimerEntry): void {
-  const last = list.prev
-  entry.prev = last
-  entry.next = list
-  last.next = entry
-  list.prev = entry
-}
-
-/** Unlinks `entry` if linked (from the wheel, `soon` or `confirming`). */
-export function unlink(entry: TimerEntry): void {
-  const prev = entry.prev
-  if (prev === null) return
-  const next = entry.next as TimerEntry
-  prev.next = next
-  next.prev = prev
-  entry.next = null
-  entry.prev = null
+/** Lateness (ms) below which a retirement or run counts as on time: max(2 ms, tick / 4). */
+function lateNoiseMs(): number {
+  return Math.max(2, tickMs / 4)
 }
 
 /** Monotonic ms of a wrapped tick of this session (the tick's start on the grid). */
-export function tickToMs(tick: number): number {
+function tickToMs(tick: number): number {
   return origin + (sweptTick + tickDiff(tick, wrapTick(sweptTick))) * tickMs
 }
 
+/** Absolute tick the monotonic `ms` falls in. */
+function absoluteTickOf(ms: number): number {
+  return Math.floor((ms - origin) / tickMs)
+}
+
 /**
- * Retires the stamp if the clock (`now`, freshly read) has reached its grid time: records how late that
- * is, and moves `stamp` to the first tick after `now`. Called by every run and by every answer a
- * monitor handles; cheap when there is nothing to retire.
+ * Retires the stamp if the clock (`now`, freshly read) has reached its grid time: records an upper bound of
+ * its last touch (now if held, else when it was last checked), and moves `stamp` to the first tick after `now`.
+ * While the wheel sleeps, the swept position follows the clock (`catchUp`). Cheap when there is nothing to do.
  */
-export function refreshStamp(now: number): void {
+function refreshStamp(now: number): void {
+  if (timer !== undefined && !running) catchUp(now)
   const grid = origin + stampTick * tickMs
   if (now < grid) return
-  const late = now - grid
-  const before = stamp
-  const next = Math.floor((now - origin) / tickMs) + 1
+  const late = (state.held ? now : heldUntil) - grid
+  const before = state.stamp
+  const next = absoluteTickOf(now) + 1
   const i = before & RING_MASK
   ;(ringTick as Int32Array)[i] = before
   ;(ringLateMs as Float64Array)[i] = late
   stampTick = next
-  stamp = wrapTick(next)
+  state.stamp = wrapTick(next)
+  heldUntil = now
   // Beyond timer noise, the bound also becomes a whole-tick correction that outlives the ring.
   if (late > lateNoiseMs()) {
-    noteCorrection(before, stamp)
+    noteCorrection(before, wrapTick(Math.floor((late + grid - origin) / tickMs) + 1))
     noteBlockLateness(before, 0)
   } else {
     noteBlockLateness(before, late)
   }
 }
 
+/** The first touch of a loop iteration: bring the stamp up to date and arrange its check (see the header). */
+function hold(): void {
+  const now = monotonicNow()
+  refreshStamp(now)
+  heldAt = now
+  state.held = true
+  if (immediate === undefined) {
+    immediate = setImmediate(check)
+    immediate.unref()
+  }
+}
+
 /**
  * The tick to store for a sign of life whose time is known (`now`, just read by the caller): the tick
  * `now` falls in, already retired (the stamp is refreshed first), with its recorded lateness raised to
- * cover `now`. `touchBoundMs` of it is then `now` itself (or a later retirement of the same tick), however
+ * cover `now`. `boundMs` of it is then `now` itself (or a later retirement of the same tick), however
  * late the next run will be.
  */
-export function exactStamp(now: number): number {
+function exactStamp(now: number): number {
   refreshStamp(now)
   const abs = stampTick - 1
   const tick = wrapTick(abs)
@@ -307,43 +281,137 @@ export function exactStamp(now: number): number {
 }
 
 /**
- * Monotonic ms that bounds from above the real time of a touch stored as `tick`: when that stamp was
- * retired; for the current stamp, its grid time (callers refresh the stamp first, so that is in the
- * future). Exact for stamps retired within the last RING_SIZE ticks; older ones get a coarser bound.
+ * Monotonic ms that bounds from above the real time of a touch stored as `tick`: when that stamp was last
+ * checked or retired; for the current stamp, its last check, or while held its grid time (callers refresh the
+ * stamp first, so that is in the future).
+ * Exact for stamps retired within the last RING_SIZE ticks; older ones get a coarser bound.
  */
-export function touchBoundMs(tick: number): number {
+function touchBoundMs(tick: number): number {
   const at = tickToMs(tick)
-  if (tickDiff(tick, stamp) >= 0) return at
+  // The current stamp: no touch stored it after its last check (when not held), nor after its grid time.
+  if (tickDiff(tick, state.stamp) >= 0) return state.held || heldUntil > at ? at : heldUntil
   const i = tick & RING_MASK
   if ((ringTick as Int32Array)[i] === tick) return at + ((ringLateMs as Float64Array)[i] as number)
   const corrected = corrections.get(tick)
   if (corrected !== undefined) return tickToMs(corrected)
   const block = tick >> BLOCK_SHIFT
   const b = block & RING_MASK
-  if ((blockId as Int32Array)[b] === block) return at + ((blockLateMs as Float64Array)[b] as number)
+  if ((blockId as Int32Array)[b] === block)
+    return at + Math.max(0, (blockLateMs as Float64Array)[b] as number)
   return at + lateNoiseMs()
 }
 
 /** The wrapped tick whose grid time is at or before monotonic `ms` (the wheel's slot for a ms deadline). */
-export function tickAtMs(ms: number): number {
+function tickAtMs(ms: number): number {
   // A hair of tolerance so a grid time computed in floating point lands on its own tick, not the one before.
   return wrapTick(Math.floor((ms - origin) / tickMs + 1e-9))
 }
 
 /** The wrapped tick whose grid time is at or after monotonic `ms`. */
-export function tickAfterMs(ms: number): number {
+function tickAfterMs(ms: number): number {
   return wrapTick(Math.ceil((ms - origin) / tickMs - 1e-9))
+}
+
+/** A monitor starts: the first one starts a session. */
+function acquire(): void {
+  if (active++ > 0) return
+  session++
+  origin = monotonicNow()
+  plannedTick = 0
+  stampTick = 1
+  heldUntil = origin
+  sweptTick = 0
+  state.stamp = 1
+  state.runTick = 0
+  state.runNowMs = origin
+  state.runLateByMs = 0
+  state.stallByMs = 0
+  busyUntil = origin
+  corrections.clear()
+  if (slots === undefined) slots = Array.from({ length: SLOT_COUNT }, (_, i) => new Slot(i))
+  if (ringTick === undefined || blockId === undefined) {
+    ringLateMs = new Float64Array(RING_SIZE)
+    ringTick = new Int32Array(RING_SIZE)
+    blockLateMs = new Float64Array(RING_SIZE)
+    blockId = new Int32Array(RING_SIZE)
+  }
+  // Stamps of an earlier session must not validate: tick numbers restart at 1.
+  ringTick.fill(-1)
+  blockId.fill(-1)
+  // Entries of an earlier session were unlinked by their monitors' stop or death; the marks may remain.
+  occupied.fill(0)
+  farMin = Number.POSITIVE_INFINITY
+  soonAt = Number.POSITIVE_INFINITY
+  if (timer !== undefined) clearTimeout(timer)
+  timer = undefined
+  // A held stamp of the last session is re-held by the first touch of this one. Its check, if it ever runs, finds
+  // nothing to do; forgetting it here means a check that never ran (fake timers uninstalled) cannot block holds.
+  state.held = false
+  immediate = undefined
+}
+
+/** A monitor stopped or died: the last one clears the timer, so nothing keeps running behind the user. */
+function release(): void {
+  if (--active > 0) return
+  active = 0
+  if (timer !== undefined) {
+    clearTimeout(timer)
+    timer = undefined
+  }
+}
+
+/** Links `entry` to fire at wrapped tick `due`. The entry must not be linked. */
+function link(entry: TimerEntry, due: number): void {
+  entry.due = due
+  const ahead = tickDiff(due, wrapTick(sweptTick))
+  if (ahead >= SLOT_COUNT) {
+    appendTo(far, entry)
+    const abs = sweptTick + ahead
+    if (abs < farMin) farMin = abs
+    if (!running && (timer === undefined || abs < plannedTick)) rearm()
+    return
+  }
+  // An entry already due (ahead ≤ 0) fires at the next swept tick.
+  const index = (ahead > 0 ? due : sweptTick + 1) & SLOT_MASK
+  occupied[index >> 5] = (occupied[index >> 5] as number) | (1 << (index & 31))
+  appendTo((slots as Slot[])[index] as Slot, entry)
+  if (!running && (timer === undefined || sweptTick + Math.max(1, ahead) < plannedTick)) rearm()
+}
+
+/** Appends an unlinked `entry` at the tail of `list` (a wheel slot, `far`, `soon` or `confirming`). */
+function appendTo(list: Slot, entry: TimerEntry): void {
+  const last = list.prev
+  entry.prev = last
+  entry.next = list
+  last.next = entry
+  list.prev = entry
+}
+
+/** Unlinks `entry` if linked (from the wheel, `far`, `soon` or `confirming`). */
+function unlink(entry: TimerEntry): void {
+  const prev = entry.prev
+  if (prev === null) return
+  const next = entry.next as TimerEntry
+  prev.next = next
+  next.prev = prev
+  entry.next = null
+  entry.prev = null
+  // The last entry of a wheel slot: clear its mark, so the wheel does not wake for an empty slot.
+  if (prev === next && prev instanceof Slot && prev.index >= 0) {
+    const i = prev.index
+    occupied[i >> 5] = (occupied[i >> 5] as number) & ~(1 << (i & 31))
+  }
 }
 
 /**
  * Fires `entry` again `ms` from the current run's clock (`runNowMs`), sooner than the next tick: for a death
- * whose wheel tick has come while the fresh clock is still short of its exact deadline (`touchBoundMs`).
- * The entry must not be linked; `fire` decides again (and may defer again).
+ * whose wheel tick has come while the fresh clock is still short of its exact deadline (`boundMs`).
+ * The entry must not be linked; `fire` decides again (and may defer again). Only during a run.
  */
-export function deferMs(entry: TimerEntry, ms: number): void {
-  const at = runNowMs + ms
+function defer(entry: TimerEntry, ms: number): void {
+  const at = state.runNowMs + ms
   if (at < soonAt) soonAt = at
-  entry.due = runTick
+  entry.due = state.runTick
   appendTo(soon, entry)
 }
 
@@ -352,8 +420,8 @@ export function deferMs(entry: TimerEntry, ms: number): void {
  * phase has read whatever arrived while the loop was busy. The entry must not be linked; anything that
  * unlinks it (an answer, `stop`) cancels the confirmation.
  */
-export function confirmAfterPoll(entry: TimerEntry): void {
-  entry.due = runTick
+function confirmAfterPoll(entry: TimerEntry): void {
+  entry.due = state.runTick
   appendTo(confirming, entry)
   if (immediate === undefined) {
     immediate = setImmediate(check)
@@ -361,94 +429,196 @@ export function confirmAfterPoll(entry: TimerEntry): void {
   }
 }
 
-/** Lateness (ms) below which a run counts as on time: max(2 ms, tick / 4). */
-export function lateNoiseMs(): number {
-  return Math.max(2, tickMs / 4)
+/** Lets the scheduler know how far back a death deadline can reach, so it keeps stall corrections that long. */
+function extendHorizon(ticks: number): void {
+  if (ticks > horizonTicks) horizonTicks = ticks
 }
 
+/**
+ * Sets the function called at the end of each run, once every due entry has fired: monitors send the probes
+ * they decided on there, so that in a tick where thousands of probes and deaths fall together, every death
+ * is declared before the first probe is written.
+ */
+function onSweepEnd(fn: () => void): void {
+  sweepEnd = fn
+}
+
+/** What monitors do with the wheel. */
+export const wheel = { acquire, release, link, unlink, defer, confirmAfterPoll, extendHorizon, onSweepEnd }
+
+export interface SchedulerOptions {
+  /** Tick length in ms: an integer from 1 to 1000. Default 10. */
+  tickMs?: number
+}
+
+export interface SchedulerInfo {
+  /** Tick length in ms. */
+  readonly tickMs: number
+  /** Monitors running (neither dead nor stopped). */
+  readonly monitors: number
+  /** Whether the one shared timer is armed (it is only while something is due). */
+  readonly timerArmed: boolean
+}
+
+/**
+ * Changes the tick. Only while no monitor runs (a running wheel cannot change its unit); returns false
+ * otherwise. Between the last monitor's end and the next monitor (even inside a `dead` listener, during a
+ * run) it is safe: the next monitor starts a new session with the new tick.
+ */
+export function setTickMs(ms: number): boolean {
+  if (active > 0) return false
+  tickMs = ms
+  return true
+}
+
+export function schedulerInfo(): SchedulerInfo {
+  return { tickMs, monitors: active, timerArmed: timer !== undefined }
+}
+
+/** For tests and benchmarks: when the timer will fire (monotonic ms, NaN when not armed) and how often it has. */
+export function schedulerTimer(): { readonly wakeAtMs: number; readonly wakeUps: number } {
+  return { wakeAtMs: timer === undefined ? Number.NaN : plannedAtMs(), wakeUps }
+}
+
+/**
+ * While the wheel sleeps, no entry is due before `plannedTick`: the swept position may follow the clock up to
+ * the tick before it without visiting any slot, so entries linked now are placed against the present.
+ */
+function catchUp(now: number): void {
+  const to = Math.min(absoluteTickOf(now), plannedTick - 1)
+  if (to > sweptTick) sweptTick = to
+}
+
+/** The earliest absolute tick after `sweptTick` that holds work (Infinity: none), from the bitmap and `far`. */
+function nextDueTick(): number {
+  const start = (sweptTick + 1) & SLOT_MASK
+  const startWord = start >> 5
+  const words = SLOT_COUNT / 32
+  // The start word's bits from `start` on, the other words in order, then the start word's bits before `start`.
+  for (let k = 0; k <= words; k++) {
+    const word = (startWord + k) & (words - 1)
+    let bits = occupied[word] as number
+    if (k === 0) bits &= ~0 << (start & 31)
+    else if (k === words) bits &= ~(~0 << (start & 31))
+    if (bits !== 0) {
+      const index = (word << 5) | (31 - Math.clz32(bits & -bits))
+      const abs = sweptTick + 1 + ((index - start) & SLOT_MASK)
+      return abs < farMin ? abs : farMin
+    }
+  }
+  return farMin
+}
+
+function plannedAtMs(): number {
+  const at = origin + plannedTick * tickMs
+  return soonAt < at ? soonAt : at
+}
+
+/** Arms the timer for the earliest due tick (or sub-tick wait); leaves it unarmed when nothing is due. */
 function arm(): void {
-  let at = origin + plannedTick * tickMs
-  if (soonAt < at) at = soonAt
-  const delay = at - monotonicNow()
+  const due = nextDueTick()
+  if (due === Number.POSITIVE_INFINITY && soonAt === Number.POSITIVE_INFINITY) return
+  plannedTick = due === Number.POSITIVE_INFINITY ? absoluteTickOf(soonAt) + 1 : due
+  const delay = plannedAtMs() - monotonicNow()
   // Node's timers count whole milliseconds from the loop's cached time, so they may fire a little early
   // or late against performance.now(); `run` re-arms when early and measures how late it is.
-  timer = setTimeout(run, delay > 1 ? Math.ceil(delay) : 1)
+  timer = setTimeout(run, delay > 1 ? Math.min(Math.ceil(delay), MAX_TIMER_MS) : 1)
   timer.unref()
+}
+
+function rearm(): void {
+  if (timer !== undefined) clearTimeout(timer)
+  timer = undefined
+  if (active > 0) arm()
 }
 
 function run(): void {
   timer = undefined
+  wakeUps++
   const now = monotonicNow()
-  const tick = Math.floor((now - origin) / tickMs)
+  const tick = absoluteTickOf(now)
   const current = session
   if (tick < plannedTick) {
-    // Early for the grid: either Node's whole-ms timer rounding, or the sub-tick run of deferred entries.
-    // The tick and the run's lateness stay those of the last grid run.
+    // Early for the grid: Node's whole-ms timer rounding, a wake-up cut short by MAX_TIMER_MS, or the sub-tick
+    // run of deferred entries. The tick and the run's lateness stay those of the last grid run.
     if (soon.next === soon || now < soonAt) {
       arm()
       return
     }
-    runNowMs = now
+    state.runNowMs = now
     // The grid lateness stays the last grid run's; the window since the scheduler's own last work is this run's.
-    stallByMs = now - Math.max(soonAt, busyUntil)
+    state.stallByMs = now - Math.max(soonAt, busyUntil)
+    running = true
     try {
       refreshStamp(now)
       sweepSoon(current)
       sweepEnd()
     } finally {
+      running = false
       busyUntil = monotonicNow()
-      if (current === session && active > 0 && timer === undefined) arm()
+      if (active > 0 && timer === undefined) arm() // this session's, or one a listener started
     }
     return
   }
-  runNowMs = now
+  state.runNowMs = now
   const planned = origin + plannedTick * tickMs
-  runLateByMs = now - planned
-  stallByMs = now - Math.max(planned, busyUntil)
-  runTick = wrapTick(tick)
+  state.runLateByMs = now - planned
+  state.stallByMs = now - Math.max(planned, busyUntil)
+  state.runTick = wrapTick(tick)
   refreshStamp(now)
   const from = Math.max(sweptTick + 1, tick - SLOT_MASK)
   sweptTick = tick
+  running = true
   try {
     sweepSoon(current)
-    for (let t = from; t <= tick && current === session; t++) {
-      sweep((slots as Slot[])[t & SLOT_MASK] as Slot, current)
-    }
+    if (farMin <= tick + SLOT_COUNT / 2) cascade(current)
+    sweepRange(from, tick, current)
     // Deaths waiting for the check phase go first there too: the probes follow them (see `check`).
     if (confirming.next === confirming) sweepEnd()
   } finally {
+    running = false
     busyUntil = monotonicNow()
-    if (current === session && active > 0 && timer === undefined) {
-      plannedTick = tick + 1
-      arm()
-    }
+    if (active > 0 && timer === undefined) arm() // this session's, or one a listener started
   }
 }
 
-/** The check phase after a late verdict: answers read by the poll phase have unlinked theirs; the rest die, then the run's probes go out. */
+/**
+ * The check phase of a loop iteration in which a touch held the stamp or a late verdict waits: retires the stamp
+ * if due and marks when no touch had yet stored it since; then answers read by the poll phase have unlinked their
+ * monitors' verdicts, the rest die, and the run's probes go out.
+ */
 function check(): void {
   immediate = undefined
-  if (active === 0) return
+  if (active === 0) {
+    state.held = false
+    return
+  }
   const now = monotonicNow()
-  const current = session
-  runNowMs = now
   refreshStamp(now)
+  state.held = false
+  // Never before the hold itself: a clock that steps back (fake timers advanced by fractions of a millisecond
+  // do) must not bound a touch by a time before it.
+  heldUntil = now > heldAt ? now : heldAt
+  if (confirming.next === confirming) return
+  const current = session
+  state.runNowMs = now
+  running = true
   try {
-    if (confirming.next !== confirming) {
-      moveToPending(confirming)
-      while (pending.next !== pending && current === session) {
-        const entry = pending.next
-        unlink(entry)
-        try {
-          entry.confirm()
-        } catch (error) {
-          process.nextTick(rethrow, error)
-        }
+    moveToPending(confirming)
+    while (pending.next !== pending && current === session) {
+      const entry = pending.next
+      unlink(entry)
+      try {
+        entry.confirm()
+      } catch (error) {
+        process.nextTick(rethrow, error)
       }
     }
     if (current === session) sweepEnd()
   } finally {
+    running = false
     busyUntil = monotonicNow()
+    if (active > 0 && timer === undefined) arm() // this session's, or one a listener started
   }
 }
 
@@ -503,11 +673,45 @@ function moveToPending(list: Slot): void {
   list.prev = list
 }
 
-/** Fires every entry of `slot` whose tick has come; leaves the others (a later round) in place. */
+/**
+ * Moves the far entries now within a revolution of `sweptTick` into their slots, and fires those already due (the
+ * wheel woke for the earliest of them); recomputes `farMin`. Runs once half a revolution separates the earliest far
+ * entry from the present, so each far entry is walked about once per half revolution until it moves in.
+ */
+function cascade(current: number): void {
+  farMin = Number.POSITIVE_INFINITY
+  if (far.next === far) return
+  moveToPending(far)
+  while (pending.next !== pending && current === session) {
+    const entry = pending.next
+    unlink(entry)
+    if (tickDiff(entry.due, state.runTick) <= 0) fireSafely(entry)
+    else link(entry, entry.due)
+  }
+}
+
+/** Sweeps every marked slot of absolute ticks `from`..`to` (at most one revolution). */
+function sweepRange(from: number, to: number, current: number): void {
+  for (let t = from; t <= to && current === session; t++) {
+    const index = t & SLOT_MASK
+    const word = occupied[index >> 5] as number
+    if (word === 0) {
+      // 32 empty slots at once: jump to the next word.
+      t |= 31
+      continue
+    }
+    const bit = 1 << (index & 31)
+    if ((word & bit) === 0) continue
+    occupied[index >> 5] = word & ~bit
+    sweep((slots as Slot[])[index] as Slot, current)
+  }
+}
+
+/** Fires every entry of `slot` whose tick has come; relinks the others (a later round). */
 function sweep(slot: Slot, current: number): void {
   if (slot.next === slot) return
   moveToPending(slot)
-  const now = runTick
+  const now = state.runTick
   while (pending.next !== pending && current === session) {
     const entry = pending.next
     unlink(entry)

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '../errors.js'
 import { describeValue } from './describe-value.js'
 import { didYouMean } from './suggest.js'
 
-/** The own fields of `options` (undefined: none), checked against `allowed`. */
+/** The fields of `options` (undefined: none): its own, checked against `allowed`, and allowed ones it inherits. */
 export function readOptions<Key extends string>(
   fn: string,
   options: unknown,
@@ -27,6 +27,12 @@ export function readOptions<Key extends string>(
         )
       }
       snapshot[key as Key] = (options as Record<string, unknown>)[key]
+    }
+    // Allowed fields an options object inherits (a class instance's getters) count too, read the same way.
+    for (const key of allowed) {
+      if (Object.hasOwn(snapshot, key)) continue
+      const value = (options as Record<string, unknown>)[key]
+      if (value !== undefined) snapshot[key] = value
     }
   } catch (cause) {
     if (cause instanceof InvalidArgumentError) throw cause
