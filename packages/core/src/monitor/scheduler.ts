@@ -503,7 +503,7 @@ function nextDueTick(): number {
     if (bits !== 0) {
       const index = (word << 5) | (31 - Math.clz32(bits & -bits))
       const abs = sweptTick + 1 + ((index - start) & SLOT_MASK)
-      return abs < farMin ? abs : farMin
+      return Math.min(abs, farMin)
     }
   }
   return farMin
@@ -511,7 +511,7 @@ function nextDueTick(): number {
 
 function plannedAtMs(): number {
   const at = origin + plannedTick * tickMs
-  return soonAt < at ? soonAt : at
+  return Math.min(soonAt, at)
 }
 
 /** Arms the timer for the earliest due tick (or sub-tick wait); leaves it unarmed when nothing is due. */
@@ -598,7 +598,7 @@ function check(): void {
   state.held = false
   // Never before the hold itself: a clock that steps back (fake timers advanced by fractions of a millisecond
   // do) must not bound a touch by a time before it.
-  heldUntil = now > heldAt ? now : heldAt
+  heldUntil = Math.max(now, heldAt)
   if (confirming.next === confirming) return
   const current = session
   state.runNowMs = now
