@@ -171,7 +171,18 @@ const listened = {
 }
 populate(listened)
 const [withListener] = timeRounds([listened])
-for (const r of [timeout, retimerResult, baseline, monitor, withListener]) {
+// A monitor built from a plain policy object (the same object each time), the way most people write it: it
+// shares the preset's tick policy by value, so it should cost what a preset's monitor costs (issue #22).
+const literalPolicy = { idle: 30_000, interval: 10_000, probes: 3 }
+const literal = {
+  name: 'monitor from a policy literal',
+  make: () => createMonitor({ policy: literalPolicy, probe: noop }),
+  loop: touchAll,
+  dispose: (m) => m.stop(),
+}
+populate(literal)
+const [fromLiteral] = timeRounds([literal])
+for (const r of [timeout, retimerResult, baseline, monitor, withListener, fromLiteral]) {
   console.error(`  ${r.name}: ${r.nsPerOp.toFixed(1)} ns/op (min ${r.nsMin.toFixed(1)})`)
 }
 
@@ -319,7 +330,7 @@ const targets = {
   },
 }
 
-const rows = [timeout, retimerResult, baseline, monitor, withListener].map((r) => ({
+const rows = [timeout, retimerResult, baseline, monitor, withListener, fromLiteral].map((r) => ({
   what: r.name,
   'ns per touch': r.nsPerOp.toFixed(1),
   'bytes per object': r.bytesPerObject.toFixed(0),
@@ -365,6 +376,7 @@ const result = {
     baseline,
     monitor,
     monitorWithListener: withListener,
+    monitorFromPolicyLiteral: fromLiteral,
     monitorBefore,
   },
   expiry: expiryResult,

@@ -168,6 +168,11 @@ const soon = new Slot(-1)
 let soonAt = Number.POSITIVE_INFINITY
 /** Verdicts waiting for the check phase (see `confirmAfterPoll`). */
 const confirming = new Slot(-1)
+/**
+ * The check-phase callback (`check`), at most one pending. Ref'd on purpose: an unref'd immediate lets the poll phase
+ * block until the next timer or I/O, so the check (and the bound of this iteration's touches) would wait for it. A
+ * ref'd one keeps the loop for this one iteration only: a process with nothing else to do still exits right after.
+ */
 let immediate: ReturnType<typeof setImmediate> | undefined
 /** Called after each run has fired every due entry (see `onSweepEnd`). */
 let sweepEnd: () => void = () => {}
@@ -250,10 +255,7 @@ function hold(): void {
   refreshStamp(now)
   heldAt = now
   state.held = true
-  if (immediate === undefined) {
-    immediate = setImmediate(check)
-    immediate.unref()
-  }
+  if (immediate === undefined) immediate = setImmediate(check)
 }
 
 /**
@@ -423,10 +425,7 @@ function defer(entry: TimerEntry, ms: number): void {
 function confirmAfterPoll(entry: TimerEntry): void {
   entry.due = state.runTick
   appendTo(confirming, entry)
-  if (immediate === undefined) {
-    immediate = setImmediate(check)
-    immediate.unref()
-  }
+  if (immediate === undefined) immediate = setImmediate(check)
 }
 
 /** Lets the scheduler know how far back a death deadline can reach, so it keeps stall corrections that long. */
