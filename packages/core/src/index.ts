@@ -13,6 +13,8 @@ export type { KeepaliveConfig, LoadConfigOptions, PathConfig } from './config/lo
 export { loadConfig, policyFor } from './config/load-config.js'
 export type { ParseConfigOptions } from './config/parse-config.js'
 export { parseConfig } from './config/parse-config.js'
+// Diagnostics channels (`keepalive:monitor:*`, `keepalive:config:*`), as each adapter exports its own.
+export { coreChannels } from './diagnostics.js'
 export { formatDuration, parseDuration } from './duration.js'
 export type { KeepaliveErrorCode, KeepaliveErrorOptions } from './errors.js'
 // Errors: match on `code`.

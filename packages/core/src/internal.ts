@@ -3,7 +3,7 @@
 
 export type { ChannelName } from './diagnostics.js'
 // Core's diagnostics channels (`keepalive:monitor:*`, `keepalive:config:*`); each adapter has its own.
-export { channels } from './diagnostics.js'
+export { channels, debugChannels } from './diagnostics.js'
 export type { KeepaliveErrorClass } from './errors.js'
 // Defining an adapter's own errors in one line each.
 export { defineError } from './errors.js'

@@ -3,7 +3,7 @@
  * message only when the channel has subscribers.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { debuglog } from 'node:util'
+import { debugChannels } from '@keepalive/core/internal'
 
 export const mqttChannels = {
   /** A watcher started: `{ client, policy }`. */
@@ -26,14 +26,5 @@ export const mqttChannels = {
   stop: diagnosticsChannel.channel('keepalive:mqtt:stop'),
 } as const
 
-const debug = debuglog('keepalive')
-
-// NODE_DEBUG=keepalive prints these too, one line each (the client object left out).
-if (debug.enabled) {
-  for (const [name, channel] of Object.entries(mqttChannels)) {
-    channel.subscribe((message) => {
-      const { client: _client, ...rest } = message as Record<string, unknown>
-      debug('mqtt%s %o', name, rest)
-    })
-  }
-}
+// NODE_DEBUG=keepalive prints these too, one line each, as every package's (core's debugChannels).
+debugChannels(mqttChannels)

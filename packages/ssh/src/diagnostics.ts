@@ -1,8 +1,10 @@
 /**
  * The `keepalive:ssh:*` diagnostics channels (node:diagnostics_channel), all created here. Messages are built only
- * when a channel has subscribers. `connection` is the ssh2 Client or server Connection; `watcher` the SshWatcher.
+ * when a channel has subscribers; `NODE_DEBUG=keepalive` prints them. `connection` is the ssh2 Client or server
+ * Connection; `watcher` the SshWatcher.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { debugChannels } from '@keepalive/core/internal'
 
 export const sshChannels = {
   /**
@@ -25,3 +27,6 @@ export const sshChannels = {
   /** `keepalive:ssh:close` — a watched connection closed: `{ connection, watcher, reason }`. */
   close: diagnosticsChannel.channel('keepalive:ssh:close'),
 } as const
+
+// NODE_DEBUG=keepalive prints these too, one line each, as every package's (core's debugChannels).
+debugChannels(sshChannels)
