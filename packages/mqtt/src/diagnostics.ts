@@ -16,11 +16,11 @@ export const mqttChannels = {
   /** The watcher sent a PINGREQ: `{ client, cause }`, cause `'silence'` (receive side) or `'send-idle'` ([MQTT-3.1.2-23]). */
   pingreq: diagnosticsChannel.channel('keepalive:mqtt:pingreq'),
   /**
-   * mqtt.js stopped reading the connection (its message handlers are backlogged: `{ client, paused: true }`) or
-   * resumed (`paused: false`). While paused, broker silence is not counted.
+   * `{ client, paused }`: mqtt.js stopped reading the connection (`paused: true`: its message handlers are
+   * backlogged) or resumed (`paused: false`). While paused, broker silence is not counted.
    */
   stall: diagnosticsChannel.channel('keepalive:mqtt:stall'),
-  /** The broker was declared dead and the connection closed: `{ client, reason, silenceMs, probesSent }`. */
+  /** The broker was declared dead and the connection closed: `{ client, reason, silenceMs, probesSent, detectionMs }`. */
   dead: diagnosticsChannel.channel('keepalive:mqtt:dead'),
   /** A watcher stopped: `{ client }`. */
   stop: diagnosticsChannel.channel('keepalive:mqtt:stop'),

@@ -21,7 +21,7 @@ export const sshChannels = {
   alive: diagnosticsChannel.channel('keepalive:ssh:alive'),
   /**
    * `keepalive:ssh:dead` — the connection died of silence and is being destroyed:
-   * `{ connection, watcher, reason, by, silenceMs, probesSent }` (`by`: 'watchSsh' | 'ssh2' | 'tcp').
+   * `{ connection, watcher, reason, by, silenceMs, probesSent, detectionMs }` (`by`: 'watchSsh' | 'ssh2' | 'tcp').
    */
   dead: diagnosticsChannel.channel('keepalive:ssh:dead'),
   /** `keepalive:ssh:close` — a watched connection closed: `{ connection, watcher, reason }`. */
