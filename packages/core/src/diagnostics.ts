@@ -1,12 +1,13 @@
 /**
  * Core's diagnostics channels (monitor, config), named `keepalive:<area>:<event>` (the undici habit); each adapter
  * creates its own in its `diagnostics.ts`. Publishers build a message only when `channel.hasSubscribers`.
- * The same module wires `util.debuglog`, so `NODE_DEBUG=keepalive` prints every event with no extra code.
+ * The same module wires `util.debuglog` (`debugChannels`, which every package calls for its own channels), so
+ * `NODE_DEBUG=keepalive` prints every event of every package, one line each, with no extra code.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { debuglog } from 'node:util'
+import { debuglog, inspect } from 'node:util'
 
-export const channels = {
+export const coreChannels = {
   /** A monitor was created: `{ monitor, policy }`. */
   monitorCreate: diagnosticsChannel.channel('keepalive:monitor:create'),
   /** A probe is being sent: `{ monitor, attempt, silenceMs }`. */
@@ -28,27 +29,52 @@ export const channels = {
   configLoad: diagnosticsChannel.channel('keepalive:config:load'),
 } as const
 
-export type ChannelName = keyof typeof channels
+export type ChannelName = keyof typeof coreChannels
+
+/** The same object, under the name core's own modules (the monitor, the config loader) use. */
+export const channels = coreChannels
 
 const debug = debuglog('keepalive')
 
-// NODE_DEBUG=keepalive: print each event in one line. Subscribing only when debug is on keeps
-// `hasSubscribers` false (and message building skipped) for everyone else.
-if (debug.enabled) {
-  for (const [name, channel] of Object.entries(channels)) {
-    channel.subscribe((message) => debug('%s %o', name, summarise(message)))
+/**
+ * `NODE_DEBUG=keepalive`: prints each message of these channels as one line, `keepalive:<area>:<event> { … }`,
+ * live objects (sockets, clients, connections, watchers, monitors) shown as `[name]` and errors as
+ * `Code: message`. Every package calls it once for its channels, in its `diagnostics.ts`. Subscribing only when
+ * debug is on keeps `hasSubscribers` false (and message building skipped) for everyone else.
+ */
+export function debugChannels(packageChannels: Readonly<Record<string, diagnosticsChannel.Channel>>): void {
+  if (!debug.enabled) return
+  for (const channel of Object.values(packageChannels)) {
+    const name = String(channel.name)
+    channel.subscribe((message) => debug('%s %s', name, oneLine(message)))
   }
 }
 
-/** Drops live objects (sockets, monitors) from a message so debug output stays one readable line. */
-function summarise(message: unknown): unknown {
-  if (message === null || typeof message !== 'object') return message
+debugChannels(coreChannels)
+
+/** A message as one line of text: live objects named, errors as their code and message, nothing spread over lines. */
+function oneLine(message: unknown): string {
+  if (message === null || typeof message !== 'object') return inspect(message)
   const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(message)) {
-    out[key] =
-      value !== null && typeof value === 'object' && ('destroy' in value || 'touch' in value)
-        ? `[${key}]`
-        : value
+  for (const [key, value] of Object.entries(message)) out[key] = summarise(key, value)
+  return inspect(out, { breakLength: Number.POSITIVE_INFINITY, depth: 3 })
+}
+
+function summarise(key: string, value: unknown): unknown {
+  // Milliseconds to a tenth: `silenceMs: 30.1`, not 29.976229999999987.
+  if (typeof value === 'number' && !Number.isInteger(value)) return Math.round(value * 10) / 10
+  if (value === null || typeof value !== 'object') return value
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code
+    return `${typeof code === 'string' ? code : value.name}: ${value.message}`
   }
-  return out
+  const live = value as { destroy?: unknown; touch?: unknown; on?: unknown }
+  if (
+    typeof live.destroy === 'function' ||
+    typeof live.touch === 'function' ||
+    typeof live.on === 'function'
+  ) {
+    return `[${key}]`
+  }
+  return value
 }

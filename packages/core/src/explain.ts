@@ -188,12 +188,16 @@ const EXPLAINERS: Readonly<Record<Protocol, Explainer>> = {
         ClientAliveInterval: o.intervalSeconds,
         ClientAliveCountMax: o.countMax,
       },
-      detectionTime: s.detectionTime,
-      lateBy: s.lateBy,
-      firstProbeAfter: s.intervalMs,
-      probesPerIdleHour: s.probesPerIdleHour,
-      warnings: s.warnings,
-      summary: `SSH has one interval: it probes after every ${human(s.intervalMs)} of silence and gives up after ${s.probes} unanswered ${plural(s.probes, 'probe')}, so a dead peer is found within ${s.probes + 1} × ${human(s.intervalMs)} = ${human(s.detectionTime)} (OpenSSH, in whole seconds: ${o.intervalSeconds} s × ${o.countMax}, ${human(o.detectionTime)}).`,
+      // The numbers are what watchSsh (@keepalive/ssh) does: it follows the policy to the millisecond. The settings
+      // are for ssh2's own keepalive and OpenSSH, which have one interval: the summary and warnings say how they differ.
+      detectionTime: detectionTimeOf(policy),
+      lateBy: 0,
+      firstProbeAfter: policy.idle,
+      probesPerIdleHour: perHour(policy.idle),
+      warnings: s.warnings.map(
+        (w) => `Without watchSsh (ssh2's keepaliveInterval, OpenSSH's *AliveInterval): ${w}`,
+      ),
+      summary: `With watchSsh, a keepalive@openssh.com request goes out after ${human(policy.idle)} of silence, then every ${human(policy.interval)}, and a dead peer is found after ${policy.probes} unanswered ${plural(policy.probes, 'probe')}, within ${human(detectionTimeOf(policy))}. ssh2's own keepalive and OpenSSH have one interval: with the settings below they probe after every ${human(s.intervalMs)} of silence and find a dead peer within ${s.probes + 1} × ${human(s.intervalMs)} = ${human(s.detectionTime)} (OpenSSH, in whole seconds: ${o.intervalSeconds} s × ${o.countMax}, ${human(o.detectionTime)}).`,
     }
   },
 }

@@ -13,6 +13,8 @@ export type { KeepaliveConfig, LoadConfigOptions, PathConfig } from './config/lo
 export { loadConfig, policyFor } from './config/load-config.js'
 export type { ParseConfigOptions } from './config/parse-config.js'
 export { parseConfig } from './config/parse-config.js'
+// Diagnostics channels (`keepalive:monitor:*`, `keepalive:config:*`), as each adapter exports its own.
+export { coreChannels } from './diagnostics.js'
 export { formatDuration, parseDuration } from './duration.js'
 export type { KeepaliveErrorCode, KeepaliveErrorOptions } from './errors.js'
 // Errors: match on `code`.
@@ -72,3 +74,6 @@ export { tcpSettings } from './protocols/tcp.js'
 export { configJsonSchema } from './schema/json-schema.js'
 export { MAX_CONFIG_BYTES, MAX_DURATION_MS, MAX_JITTER, MAX_PROBES } from './schema/limits.js'
 export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'
+export type { Watcher, WatcherDeadEvent, WatcherEvents, WatcherState } from './watcher.js'
+// The watcher contract: what every adapter's watch* function returns.
+export { WATCHER_EVENTS, WATCHER_STATES } from './watcher.js'

@@ -3,7 +3,7 @@
 
 export type { ChannelName } from './diagnostics.js'
 // Core's diagnostics channels (`keepalive:monitor:*`, `keepalive:config:*`); each adapter has its own.
-export { channels } from './diagnostics.js'
+export { channels, debugChannels } from './diagnostics.js'
 export type { KeepaliveErrorClass } from './errors.js'
 // Defining an adapter's own errors in one line each.
 export { defineError } from './errors.js'
@@ -23,3 +23,5 @@ export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tc
 // Error messages that name what was received (`got "bogus"`), and the closest allowed name to a typo.
 export { describeValue } from './schema/describe-value.js'
 export { didYouMean } from './schema/suggest.js'
+// The checked listener half of a watcher (the contract is in the public entry).
+export { WatcherEmitter } from './watcher.js'

@@ -65,7 +65,8 @@ describe('explain: balanced', () => {
       ['tcp', 60_000, 0, 120, 30_000],
       ['http', 60_000, 0, 120, 30_000],
       ['mqtt', 60_000, 0, 120, 30_000],
-      ['ssh', 60_000, 0, 240, 15_000],
+      // watchSsh: the policy's idle (ssh2's own keepalive would probe after 15 s: the settings and warnings say so).
+      ['ssh', 60_000, 0, 120, 30_000],
     ])
   })
 
@@ -74,7 +75,7 @@ describe('explain: balanced', () => {
       'TCP probes after 30 s of silence, then every 10 s, and drops the connection after 3 unanswered probes (TCP_USER_TIMEOUT 60000 ms agrees): a dead peer is found within 1m.',
     )
     expect(p.ssh?.summary).toBe(
-      'SSH has one interval: it probes after every 15s of silence and gives up after 3 unanswered probes, so a dead peer is found within 4 × 15s = 1m (OpenSSH, in whole seconds: 15 s × 3, 1m).',
+      "With watchSsh, a keepalive@openssh.com request goes out after 30s of silence, then every 10s, and a dead peer is found after 3 unanswered probes, within 1m. ssh2's own keepalive and OpenSSH have one interval: with the settings below they probe after every 15s of silence and find a dead peer within 4 × 15s = 1m (OpenSSH, in whole seconds: 15 s × 3, 1m).",
     )
     for (const x of e.protocols) expect(x.summary).toMatch(/^[A-Z][\s\S]*\.$/)
   })
@@ -165,7 +166,8 @@ describe('explain: options', () => {
       "The first probe comes after 30s, at or above the path's idle timeout of 20s: a middlebox drops the connection first. Choose an idle below 20s."
     expect(p.tcp?.warnings).toContain(pathWarning)
     expect(p.mqtt?.warnings).toContain(pathWarning)
-    expect(p.ssh?.warnings.some((w) => w.includes("path's idle timeout"))).toBe(false) // 15 s < 20 s
+    // watchSsh's first probe comes at the policy's idle too (ssh2's own keepalive's, after 15 s, would not warn).
+    expect(p.ssh?.warnings).toContain(pathWarning)
     // HTTP retires idle sockets before the path does: 20 s − 2 s.
     expect(p.http?.settings.freeSocketTimeout).toBe(18_000)
     expect(p.http?.warnings.some((w) => w.includes('middlebox'))).toBe(false)

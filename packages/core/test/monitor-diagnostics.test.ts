@@ -163,12 +163,13 @@ describe('in a child process', () => {
        setTimeout(() => {}, 300)`,
       { NODE_DEBUG: 'keepalive' },
     )
-    // util.debuglog with %o: one entry per event, possibly spread over several lines.
-    const entries = stderr.split(/(?=KEEPALIVE \d+: )/)
-    const event = (name: string) => entries.find((e) => e.startsWith('KEEPALIVE') && e.includes(` ${name} `))
-    expect(event('monitorCreate')).toMatch(/monitor: '\[monitor\]'[\s\S]*policy/)
-    expect(event('monitorProbe')).toMatch(/attempt: 1[\s\S]*silenceMs/)
-    expect(event('monitorDead')).toMatch(/ProbeTimeoutError[\s\S]*probesSent: 1/)
+    // One line per event, named by its channel (core's debugChannels, used by every package).
+    const lines = stderr.split('\n').filter(Boolean)
+    for (const line of lines) expect(line).toMatch(/^KEEPALIVE \d+: keepalive:[a-z]+:[A-Za-z]+ \{.*\}$/)
+    const event = (name: string) => lines.find((line) => line.includes(` ${name} `))
+    expect(event('keepalive:monitor:create')).toMatch(/monitor: '\[monitor\]'.*policy/)
+    expect(event('keepalive:monitor:probe')).toMatch(/attempt: 1.*silenceMs/)
+    expect(event('keepalive:monitor:dead')).toMatch(/KA_ERR_PROBE_TIMEOUT: .*probesSent: 1/)
   }, 30_000)
 
   it('a throwing listener surfaces as an uncaught exception, and the scheduler carries on', async () => {

@@ -3,7 +3,7 @@
  * message only when the channel has subscribers.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
-import { debuglog } from 'node:util'
+import { debugChannels } from '@keepalive/core/internal'
 
 export const mqttChannels = {
   /** A watcher started: `{ client, policy }`. */
@@ -16,24 +16,15 @@ export const mqttChannels = {
   /** The watcher sent a PINGREQ: `{ client, cause }`, cause `'silence'` (receive side) or `'send-idle'` ([MQTT-3.1.2-23]). */
   pingreq: diagnosticsChannel.channel('keepalive:mqtt:pingreq'),
   /**
-   * mqtt.js stopped reading the connection (its message handlers are backlogged: `{ client, paused: true }`) or
-   * resumed (`paused: false`). While paused, broker silence is not counted.
+   * `{ client, paused }`: mqtt.js stopped reading the connection (`paused: true`: its message handlers are
+   * backlogged) or resumed (`paused: false`). While paused, broker silence is not counted.
    */
   stall: diagnosticsChannel.channel('keepalive:mqtt:stall'),
-  /** The broker was declared dead and the connection closed: `{ client, reason, silenceMs, probesSent }`. */
+  /** The broker was declared dead and the connection closed: `{ client, reason, silenceMs, probesSent, detectionMs }`. */
   dead: diagnosticsChannel.channel('keepalive:mqtt:dead'),
   /** A watcher stopped: `{ client }`. */
   stop: diagnosticsChannel.channel('keepalive:mqtt:stop'),
 } as const
 
-const debug = debuglog('keepalive')
-
-// NODE_DEBUG=keepalive prints these too, one line each (the client object left out).
-if (debug.enabled) {
-  for (const [name, channel] of Object.entries(mqttChannels)) {
-    channel.subscribe((message) => {
-      const { client: _client, ...rest } = message as Record<string, unknown>
-      debug('mqtt%s %o', name, rest)
-    })
-  }
-}
+// NODE_DEBUG=keepalive prints these too, one line each, as every package's (core's debugChannels).
+debugChannels(mqttChannels)

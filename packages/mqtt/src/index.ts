@@ -1,5 +1,7 @@
 // The public surface of @keepalive/mqtt, named export by export.
 
+export { mqttChannels } from './diagnostics.js'
+
 export {
   MqttClientClosedError,
   MqttConnackTimeoutError,

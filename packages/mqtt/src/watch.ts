@@ -21,7 +21,6 @@
  * one) and stops itself when the client is ended. mqtt.js's own keepalive timer is held by the client's
  * `TimerGate` (./mqttjs-timer.ts) while the watcher runs.
  */
-import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import {
   type AliveEvent,
@@ -36,23 +35,27 @@ import {
   mqttSettingsForServerKeepAlive,
   type Policy,
   type PolicyLike,
+  type ProbeErrorEvent,
   type ProbeEvent,
   schedulerInfo,
+  WATCHER_EVENTS,
+  type Watcher,
+  type WatcherDeadEvent,
+  type WatcherEvents,
+  type WatcherState,
 } from '@keepalive/core'
+import { WatcherEmitter } from '@keepalive/core/internal'
 import type { IConnackPacket, MqttClient, Packet } from 'mqtt'
 import { mqttChannels } from './diagnostics.js'
 import { MqttClientClosedError, MqttConnackTimeoutError, MqttPingrespTimeoutError } from './errors.js'
 import { checkVersion, isTimerGate, TimerGate, useGate } from './mqttjs-timer.js'
 
-export interface MqttDeadEvent {
+/** The contract's `dead` event (core's `WatcherDeadEvent`), its `reason` one of this package's two timeouts. */
+export interface MqttDeadEvent extends WatcherDeadEvent {
   /** `MqttPingrespTimeoutError` (`KA_ERR_MQTT_PINGRESP_TIMEOUT`), or `MqttConnackTimeoutError` before CONNACK; `cause` is the monitor's reason. */
   readonly reason:
     | InstanceType<typeof MqttPingrespTimeoutError>
     | InstanceType<typeof MqttConnackTimeoutError>
-  /** Silence since the last byte from the broker (or since reading resumed), ms. */
-  readonly silenceMs: number
-  /** PINGREQs sent in that silence. */
-  readonly probesSent: number
 }
 
 export interface MqttKeepaliveEvent {
@@ -73,37 +76,41 @@ export interface MqttStallEvent {
   readonly paused: boolean
 }
 
-export interface MqttWatcherEvents {
+/** The contract's four events (core's `WatcherEvents`) and MQTT's two. */
+export interface MqttWatcherEvents extends WatcherEvents {
   /** A PINGREQ is due on the receive side (nothing is sent before CONNACK). */
   probe: ProbeEvent
   /** Bytes arrived while PINGREQs were unanswered. */
   alive: AliveEvent
   /** The broker is dead; the connection has been destroyed and mqtt.js will reconnect. */
   dead: MqttDeadEvent
+  /** `client.sendPing()` threw. */
+  probeError: ProbeErrorEvent
   /** A CONNACK settled the Keep Alive in force. */
   keepalive: MqttKeepaliveEvent
   stall: MqttStallEvent
 }
 
-export type MqttWatcherState = 'connecting' | 'idle' | 'probing' | 'stalled' | 'disconnected' | 'stopped'
+/** Core's `WatcherState`: every watcher has the same states. */
+export type MqttWatcherState = WatcherState
 
-export interface MqttWatcher {
-  on<E extends keyof MqttWatcherEvents>(event: E, listener: (event: MqttWatcherEvents[E]) => void): this
-  once<E extends keyof MqttWatcherEvents>(event: E, listener: (event: MqttWatcherEvents[E]) => void): this
-  off<E extends keyof MqttWatcherEvents>(event: E, listener: (event: MqttWatcherEvents[E]) => void): this
+/**
+ * Core's watcher contract (`Watcher`) and what MQTT adds. The watcher follows mqtt.js across reconnects: after
+ * `dead` or `disconnected` it is `connecting` again at the next CONNECT; `stopped` (stop() or client.end()) is final.
+ */
+export interface MqttWatcher extends Watcher<MqttWatcherEvents> {
   /** Idempotent. Leaves no timer and no listener behind, and gives mqtt.js its own keepalive timer back. */
   stop(): void
-  readonly state: MqttWatcherState
-  readonly policy: Policy
   /** The last `keepalive` event, or undefined before the first CONNACK. */
   readonly keepalive: MqttKeepaliveEvent | undefined
-  /** Monotonic ms (`performance.now()` base) of the last byte from the broker or of reading resuming; undefined while not reading. */
-  readonly lastSeen: number | undefined
-  /** PINGREQs the watcher sent. */
+  /**
+   * Every PINGREQ the watcher wrote: the receive side's probes and the send side's Keep Alive obligation
+   * ([MQTT-3.1.2-23]). `probesTotal` counts the receive side's probes only.
+   */
   readonly pingreqs: number
-  /** Connections the watcher declared dead. */
-  readonly deaths: number
 }
+
+const EVENT_NAMES: readonly string[] = [...WATCHER_EVENTS, 'keepalive', 'stall']
 
 type Stream = MqttClient['stream'] & {
   readableFlowing?: boolean | null
@@ -142,7 +149,7 @@ function checkKeepalive(value: unknown): number {
   return value
 }
 
-class Watcher extends EventEmitter implements MqttWatcher {
+class MqttWatcherImpl extends WatcherEmitter implements MqttWatcher {
   readonly policy: Policy
   readonly #client: MqttClient
   readonly #gate: TimerGate
@@ -158,12 +165,20 @@ class Watcher extends EventEmitter implements MqttWatcher {
   #stopped = false
   #keepalive: MqttKeepaliveEvent | undefined = undefined
   #pingreqs = 0
+  #probesTotal = 0
   /** When the last PINGREQ went out (monotonic ms). */
   #pingAt = Number.NEGATIVE_INFINITY
+  /** When the last PINGREQ not yet followed by a byte went out (monotonic ms); 0 when none waits. */
+  #awaitingSince = 0
+  #lastRttMs: number | undefined = undefined
   #deaths = 0
+  /** The last connection died of silence, and no new one has started: state `dead`. */
+  #died = false
+  /** Probes unanswered when the last connection died. */
+  #deadProbes = 0
 
   constructor(client: MqttClient, policy: Policy, gate: TimerGate, takeover: boolean) {
-    super()
+    super('MqttWatcher', EVENT_NAMES)
     this.#client = client
     this.policy = policy
     this.#gate = gate
@@ -181,6 +196,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
     this.onRecvDead = this.onRecvDead.bind(this)
     this.forwardProbe = this.forwardProbe.bind(this)
     this.forwardAlive = this.forwardAlive.bind(this)
+    this.forwardProbeError = this.forwardProbeError.bind(this)
   }
 
   start(): void {
@@ -215,7 +231,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
 
   get state(): MqttWatcherState {
     if (this.#stopped) return 'stopped'
-    if (this.#stream === null) return 'disconnected'
+    if (this.#stream === null) return this.#died ? 'dead' : 'disconnected'
     if (this.#paused) return 'stalled'
     if (!this.#acked) return 'connecting'
     return this.#recv?.state === 'probing' ? 'probing' : 'idle'
@@ -233,6 +249,19 @@ class Watcher extends EventEmitter implements MqttWatcher {
     return this.#pingreqs
   }
 
+  get probesSent(): number {
+    if (this.#recv !== null) return this.#recv.probesSent
+    return this.#died && this.#stream === null ? this.#deadProbes : 0
+  }
+
+  get probesTotal(): number {
+    return this.#probesTotal
+  }
+
+  get lastRttMs(): number | undefined {
+    return this.#lastRttMs
+  }
+
   get deaths(): number {
     return this.#deaths
   }
@@ -245,6 +274,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
     if (stream === this.#stream) return
     this.detach()
     if (stream === undefined || stream === null || stream.destroyed === true) return
+    this.#died = false
     this.#stream = stream
     this.#requested = checkKeepalive(this.#client.options.keepalive)
     this.#recvPolicy = mqttSettingsForServerKeepAlive(this.policy, this.#requested).monitor
@@ -269,6 +299,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
     this.#send = null
     this.#acked = false
     this.#paused = false
+    this.#awaitingSince = 0
   }
 
   /** Bytes from the broker, before mqtt.js parses them. The hot path: one store in the monitor. */
@@ -276,6 +307,10 @@ class Watcher extends EventEmitter implements MqttWatcher {
     const recv = this.#recv
     if (recv !== null) recv.touch()
     else if (this.#paused) this.resumed()
+    if (this.#awaitingSince !== 0) {
+      this.#lastRttMs = performance.now() - this.#awaitingSince
+      this.#awaitingSince = 0
+    }
   }
 
   private onPause(): void {
@@ -309,11 +344,16 @@ class Watcher extends EventEmitter implements MqttWatcher {
     this.#recv?.stop()
     const recv = createMonitor({ policy: this.#recvPolicy, probe: this.probeRecv, name: 'mqtt' })
     // The three share the monitor's one listener record, so forwarding costs no more than `dead` alone.
-    recv.on('dead', this.onRecvDead).on('probe', this.forwardProbe).on('alive', this.forwardAlive)
+    recv
+      .on('dead', this.onRecvDead)
+      .on('probe', this.forwardProbe)
+      .on('alive', this.forwardAlive)
+      .on('probeError', this.forwardProbeError)
     this.#recv = recv
   }
 
   private probeRecv(): void {
+    this.#probesTotal++
     if (!this.#acked || !this.#client.connected) return
     // The send side may have sent a PINGREQ a moment ago (its clock runs ~K too): that one is this probe, and a
     // second would only double the traffic. Its PINGRESP, or any byte, answers both.
@@ -328,6 +368,7 @@ class Watcher extends EventEmitter implements MqttWatcher {
   private ping(cause: 'silence' | 'send-idle'): void {
     this.#pingreqs++
     this.#pingAt = performance.now()
+    this.#awaitingSince = this.#pingAt
     if (mqttChannels.pingreq.hasSubscribers) mqttChannels.pingreq.publish({ client: this.#client, cause })
     // Writes synchronously and emits 'packetsend', which touches the send clock.
     this.#client.sendPing()
@@ -339,6 +380,10 @@ class Watcher extends EventEmitter implements MqttWatcher {
 
   private forwardAlive(event: AliveEvent): void {
     if (this.listenerCount('alive') > 0) this.emit('alive', event)
+  }
+
+  private forwardProbeError(event: ProbeErrorEvent): void {
+    if (this.listenerCount('probeError') > 0) this.emit('probeError', event)
   }
 
   private onPacketSend(packet: Packet): void {
@@ -391,9 +436,12 @@ class Watcher extends EventEmitter implements MqttWatcher {
   private onRecvDead(event: DeadEvent): void {
     const stream = this.#stream
     const acked = this.#acked
+    const detectionMs = detection(this.#recvPolicy)
     this.#deaths++
     this.detach()
     const { silenceMs, probesSent } = event
+    this.#died = true
+    this.#deadProbes = probesSent
     const silence = Math.round(silenceMs)
     const reason = acked
       ? new MqttPingrespTimeoutError(
@@ -406,15 +454,19 @@ class Watcher extends EventEmitter implements MqttWatcher {
         )
     // mqtt.js sees the stream close and reconnects as for any lost connection.
     stream?.destroy()
-    const dead: MqttDeadEvent = { reason, silenceMs, probesSent }
+    const dead: MqttDeadEvent = { reason, silenceMs, probesSent, detectionMs }
     if (mqttChannels.dead.hasSubscribers) mqttChannels.dead.publish({ client: this.#client, ...dead })
     this.emit('dead', dead)
   }
 
   private detectionText(): string {
     const p = this.#recvPolicy
-    return `${p.idle + p.interval * p.probes} ms = idle ${p.idle} ms + ${p.probes} × ${p.interval} ms`
+    return `${detection(p)} ms = idle ${p.idle} ms + ${p.probes} × ${p.interval} ms`
   }
+}
+
+function detection(p: Policy): number {
+  return p.idle + p.interval * p.probes
 }
 
 /**
@@ -455,7 +507,7 @@ export function watchMqtt(client: MqttClient, policy?: PolicyLike): MqttWatcher 
   const resolved = definePolicy(policy ?? gate.policy)
   checkKeepalive(client.options.keepalive)
   if (takeover) checkVersion((client.constructor as { VERSION?: unknown }).VERSION)
-  const watcher = new Watcher(client, resolved, gate, takeover)
+  const watcher = new MqttWatcherImpl(client, resolved, gate, takeover)
   watcher.start()
   return watcher
 }

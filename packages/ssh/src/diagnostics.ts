@@ -1,8 +1,10 @@
 /**
  * The `keepalive:ssh:*` diagnostics channels (node:diagnostics_channel), all created here. Messages are built only
- * when a channel has subscribers. `connection` is the ssh2 Client or server Connection; `watcher` the SshWatcher.
+ * when a channel has subscribers; `NODE_DEBUG=keepalive` prints them. `connection` is the ssh2 Client or server
+ * Connection; `watcher` the SshWatcher.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { debugChannels } from '@keepalive/core/internal'
 
 export const sshChannels = {
   /**
@@ -19,9 +21,12 @@ export const sshChannels = {
   alive: diagnosticsChannel.channel('keepalive:ssh:alive'),
   /**
    * `keepalive:ssh:dead` — the connection died of silence and is being destroyed:
-   * `{ connection, watcher, reason, by, silenceMs, probesSent }` (`by`: 'watchSsh' | 'ssh2' | 'tcp').
+   * `{ connection, watcher, reason, by, silenceMs, probesSent, detectionMs }` (`by`: 'watchSsh' | 'ssh2' | 'tcp').
    */
   dead: diagnosticsChannel.channel('keepalive:ssh:dead'),
   /** `keepalive:ssh:close` — a watched connection closed: `{ connection, watcher, reason }`. */
   close: diagnosticsChannel.channel('keepalive:ssh:close'),
 } as const
+
+// NODE_DEBUG=keepalive prints these too, one line each, as every package's (core's debugChannels).
+debugChannels(sshChannels)

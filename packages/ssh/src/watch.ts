@@ -14,7 +14,7 @@
  * packet. Whichever notices first ends the connection, and the watcher's `dead` fires once, with `by` naming it
  * ('watchSsh', 'ssh2', or 'tcp' for a kernel keepalive / user timeout ETIMEDOUT).
  */
-import { EventEmitter, errorMonitor } from 'node:events'
+import { errorMonitor } from 'node:events'
 import {
   type AliveEvent,
   createMonitor,
@@ -22,12 +22,17 @@ import {
   InvalidArgumentError,
   type KeepaliveError,
   type Monitor,
-  type MonitorState,
   type Policy,
   type PolicyLike,
   type ProbeErrorEvent,
   type ProbeEvent,
+  WATCHER_EVENTS,
+  type Watcher,
+  type WatcherDeadEvent,
+  type WatcherEvents,
+  type WatcherState,
 } from '@keepalive/core'
+import { WatcherEmitter } from '@keepalive/core/internal'
 import { sshChannels } from './diagnostics.js'
 import { SshConnectionClosedError, SshKeepaliveTimeoutError } from './errors.js'
 import { type Ssh2Access, type Ssh2Transport, ssh2Access } from './ssh2-internals.js'
@@ -35,15 +40,12 @@ import { type Ssh2Access, type Ssh2Transport, ssh2Access } from './ssh2-internal
 /** Which timer noticed the silence. */
 export type SshDeadBy = 'watchSsh' | 'ssh2' | 'tcp'
 
-export interface SshDeadEvent {
+/** The contract's `dead` event (core's `WatcherDeadEvent`) and which timer noticed. */
+export interface SshDeadEvent extends WatcherDeadEvent {
   /** `SshKeepaliveTimeoutError` (`KA_ERR_SSH_KEEPALIVE_TIMEOUT`); `cause` is what noticed. */
   readonly reason: KeepaliveError
   /** Which timer noticed first: this watcher, ssh2's own keepalive, or the kernel's TCP keepalive. */
   readonly by: SshDeadBy
-  /** Silence since the last byte received, as the watcher recorded it. */
-  readonly silenceMs: number
-  /** Probes this watcher sent in that silence. */
-  readonly probesSent: number
 }
 
 export interface SshCloseEvent {
@@ -51,7 +53,8 @@ export interface SshCloseEvent {
   readonly reason: KeepaliveError
 }
 
-export interface SshWatcherEvents {
+/** The contract's four events (core's `WatcherEvents`) and `close`. */
+export interface SshWatcherEvents extends WatcherEvents {
   probe: ProbeEvent
   alive: AliveEvent
   dead: SshDeadEvent
@@ -59,25 +62,23 @@ export interface SshWatcherEvents {
   close: SshCloseEvent
 }
 
-export type SshWatcherState = 'waiting' | MonitorState
+/** Core's `WatcherState`: every watcher has the same states. */
+export type SshWatcherState = WatcherState
 
-export interface SshWatcher {
-  on<E extends keyof SshWatcherEvents>(event: E, listener: (event: SshWatcherEvents[E]) => void): this
-  off<E extends keyof SshWatcherEvents>(event: E, listener: (event: SshWatcherEvents[E]) => void): this
-  once<E extends keyof SshWatcherEvents>(event: E, listener: (event: SshWatcherEvents[E]) => void): this
+/**
+ * Core's watcher contract (`Watcher`) and what SSH adds. One connection: `connecting` until it is authenticated
+ * (global requests are not allowed before), then `idle`/`probing`; `dead` (died of silence) and `disconnected`
+ * (closed otherwise) are final, as is `stopped`.
+ */
+export interface SshWatcher extends Watcher<SshWatcherEvents> {
   /** Stops watching (idempotent): no timer, no listener left on the connection. The connection stays open. */
   stop(): void
   readonly side: 'client' | 'server'
-  /** 'waiting' until the connection is authenticated (global requests are not allowed before). */
-  readonly state: SshWatcherState
-  readonly policy: Policy
   /** ssh2's own client keepalive, when configured; undefined when off, and on the server (not readable there). */
   readonly ssh2Keepalive: { readonly intervalMs: number; readonly countMax: number } | undefined
-  /** Probes sent in the current silence. */
-  readonly probesSent: number
 }
 
-const EVENT_NAMES: ReadonlySet<string> = new Set(['probe', 'alive', 'dead', 'probeError', 'close'])
+const EVENT_NAMES: readonly string[] = [...WATCHER_EVENTS, 'close']
 
 interface Ssh2Connection {
   on(event: string | symbol, listener: (...args: never[]) => void): unknown
@@ -85,13 +86,19 @@ interface Ssh2Connection {
   removeListener(event: string | symbol, listener: (...args: never[]) => void): unknown
 }
 
-class Watcher extends EventEmitter implements SshWatcher {
+class SshWatcherImpl extends WatcherEmitter implements SshWatcher {
   readonly side: 'client' | 'server'
   readonly policy: Policy
   readonly ssh2Keepalive: SshWatcher['ssh2Keepalive']
   private monitor: Monitor | undefined
+  /** Stopped or closed: nothing more to watch. */
   private ended = false
+  private stopped = false
   private deadReason: KeepaliveError | undefined
+  private probeCount = 0
+  private rtt: number | undefined = undefined
+  /** When the last probe not yet followed by a byte was sent (monotonic ms); 0 when none waits. */
+  private awaitingSince = 0
   /** Monitor events already passed on (bits: probe 1, alive 2, probeError 4). */
   private forwarded = 0
   private lastError: unknown
@@ -104,7 +111,7 @@ class Watcher extends EventEmitter implements SshWatcher {
     socket: Ssh2Transport,
     policy: Policy,
   ) {
-    super()
+    super('SshWatcher', EVENT_NAMES)
     this.side = access.side
     this.policy = policy
     this.socket = socket
@@ -115,37 +122,40 @@ class Watcher extends EventEmitter implements SshWatcher {
     else connection.once('ready', this.onReady)
   }
 
-  override on<E extends keyof SshWatcherEvents>(event: E, listener: (e: SshWatcherEvents[E]) => void): this {
-    checkListener(event, listener)
-    super.on(event, listener)
+  protected override listenerAdded(event: string): void {
     this.forward(event)
-    return this
-  }
-  override off<E extends keyof SshWatcherEvents>(event: E, listener: (e: SshWatcherEvents[E]) => void): this {
-    checkListener(event, listener)
-    return super.off(event, listener)
-  }
-  override once<E extends keyof SshWatcherEvents>(
-    event: E,
-    listener: (e: SshWatcherEvents[E]) => void,
-  ): this {
-    checkListener(event, listener)
-    super.once(event, listener)
-    this.forward(event)
-    return this
   }
 
   get state(): SshWatcherState {
+    if (this.stopped) return 'stopped'
     if (this.deadReason !== undefined) return 'dead'
-    if (this.monitor !== undefined) return this.monitor.state
-    return this.ended ? 'stopped' : 'waiting'
+    if (this.ended) return 'disconnected'
+    return this.monitor === undefined ? 'connecting' : (this.monitor.state as 'idle' | 'probing')
   }
 
   get probesSent(): number {
     return this.monitor?.probesSent ?? 0
   }
 
+  get lastSeen(): number | undefined {
+    return this.ended || this.deadReason !== undefined ? undefined : this.monitor?.lastSeen
+  }
+
+  get probesTotal(): number {
+    return this.probeCount
+  }
+
+  get lastRttMs(): number | undefined {
+    return this.rtt
+  }
+
+  get deaths(): number {
+    return this.deadReason === undefined ? 0 : 1
+  }
+
   stop(): void {
+    if (this.stopped) return
+    this.stopped = true
     if (this.ended) return
     this.ended = true
     this.unhook()
@@ -177,9 +187,9 @@ class Watcher extends EventEmitter implements SshWatcher {
    * Passes a monitor event on, from the first listener (or, for `alive`, a diagnostics subscriber at start) on:
    * an idle watcher with no listeners holds no forwarding closures, which keeps a thousand of them small.
    */
-  private forward(event: keyof SshWatcherEvents): void {
+  private forward(event: string): void {
     const monitor = this.monitor
-    if (monitor === undefined || event === 'dead' || event === 'close') return
+    if (monitor === undefined || (event !== 'probe' && event !== 'alive' && event !== 'probeError')) return
     const bit = event === 'probe' ? 1 : event === 'alive' ? 2 : 4
     if ((this.forwarded & bit) !== 0) return
     this.forwarded |= bit
@@ -198,6 +208,10 @@ class Watcher extends EventEmitter implements SshWatcher {
   /** Any byte received is life; on the client it also resets ssh2's own count (see the module comment). */
   private readonly onData = (): void => {
     this.monitor?.touch()
+    if (this.awaitingSince !== 0) {
+      this.rtt = performance.now() - this.awaitingSince
+      this.awaitingSince = 0
+    }
     const own = this.ssh2Keepalive
     if (own !== undefined) {
       const now = performance.now()
@@ -226,6 +240,8 @@ class Watcher extends EventEmitter implements SshWatcher {
       })
     }
     this.access.ping()
+    this.probeCount++
+    this.awaitingSince = performance.now()
   }
 
   private readonly onError = (error: unknown): void => {
@@ -250,7 +266,7 @@ class Watcher extends EventEmitter implements SshWatcher {
   private die(reason: KeepaliveError, by: SshDeadBy, silenceMs: number, probesSent: number): void {
     this.deadReason = reason
     this.monitor?.stop()
-    const event: SshDeadEvent = { reason, by, silenceMs, probesSent }
+    const event: SshDeadEvent = { reason, by, silenceMs, probesSent, detectionMs: detection(this.policy) }
     if (sshChannels.dead.hasSubscribers) {
       sshChannels.dead.publish({ connection: this.connection, watcher: this, ...event })
     }
@@ -286,17 +302,6 @@ function detection(policy: Policy): number {
   return policy.idle + policy.interval * policy.probes
 }
 
-function checkListener(event: string, listener: unknown): void {
-  if (!EVENT_NAMES.has(event)) {
-    throw new InvalidArgumentError(
-      `SshWatcher events are probe, alive, dead, probeError and close; got ${JSON.stringify(event)}`,
-    )
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError(`A ${event} listener must be a function, got ${typeof listener}`)
-  }
-}
-
 /**
  * Watches an ssh2 `Client` (after `connect()`) or a server-side `Connection` with OpenSSH semantics. Starts at
  * once when the connection is authenticated, else at its 'ready'. On death the connection is destroyed with a
@@ -323,7 +328,7 @@ export function watchSsh(connection: object, policy?: PolicyLike): SshWatcher {
   if (socket === undefined || socket.destroyed === true || socket.readable === false) {
     throw new SshConnectionClosedError(`watchSsh: the ssh2 ${access.side} connection is already closed`)
   }
-  const watcher = new Watcher(connection as Ssh2Connection, access, socket, validPolicy)
+  const watcher = new SshWatcherImpl(connection as Ssh2Connection, access, socket, validPolicy)
   if (sshChannels.watch.hasSubscribers) {
     sshChannels.watch.publish({
       connection,

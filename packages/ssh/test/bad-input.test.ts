@@ -84,7 +84,7 @@ describe('watchSsh bad input', () => {
     expect(listeners(client)).toBe(before)
   })
 
-  it('a connection closed while watched: close with SshConnectionClosedError, then stopped, no timer left', async () => {
+  it('a connection closed while watched: close with SshConnectionClosedError, then disconnected, no timer left', async () => {
     expectNoLeaks()
     const server = await startSsh2Server({ serverConfig: SERVER_QUIET })
     const client = await connectSsh({
@@ -99,9 +99,10 @@ describe('watchSsh bad input', () => {
     client.end()
     const { reason } = await closed
     expect(reason).toBeInstanceOf(SshConnectionClosedError)
-    expect(watcher.state).toBe('stopped')
+    expect(watcher.state).toBe('disconnected')
     expect(listeners(client)).toBe(before)
     watcher.stop() // idempotent
+    expect(watcher.state).toBe('stopped')
   })
 
   it('a server answering keepalives with garbage on the wire: ssh2 fails the connection, the watcher reports it typed', async () => {
@@ -126,7 +127,7 @@ describe('watchSsh bad input', () => {
     // ssh2's own protocol error (bad packet length / MAC) is the cause; the garbage was not taken for silence.
     expect(reason.cause).toBe(errors[0])
     expect(dead).toEqual([])
-    expect(watcher.state).toBe('stopped')
+    expect(watcher.state).toBe('disconnected')
   })
 
   it('a server that never answers keepalives: dead on time, the connection destroyed with SshKeepaliveTimeoutError', async () => {

@@ -5,8 +5,8 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import type { Socket } from 'node:net'
-import { debuglog } from 'node:util'
 import type { TcpSettings } from '@keepalive/core'
+import { debugChannels } from '@keepalive/core/internal'
 import type { TcpKeepaliveValues } from './kernel.js'
 import type { MechanismResult, TcpKeepaliveMechanism } from './mechanisms.js'
 
@@ -17,18 +17,8 @@ export const tcpChannels = {
   warning: diagnosticsChannel.channel('keepalive:tcp:warning'),
 } as const
 
-const debug = debuglog('keepalive')
-
-// NODE_DEBUG=keepalive prints these too, one line each (the socket left out). Subscribing only when debug is on keeps
-// `hasSubscribers` false, and message building skipped, for everyone else.
-if (debug.enabled) {
-  for (const [name, channel] of Object.entries(tcpChannels)) {
-    channel.subscribe((message) => {
-      const { socket: _socket, ...rest } = message as Record<string, unknown>
-      debug('tcp%s %o', name, rest)
-    })
-  }
-}
+// NODE_DEBUG=keepalive prints these too, one line each, as every package's (core's debugChannels).
+debugChannels(tcpChannels)
 
 /** What the kernel holds after applying (ms / count), how it got there, and everything that did not go as asked. */
 export interface TcpKeepaliveReport extends TcpKeepaliveValues {

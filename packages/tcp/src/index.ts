@@ -3,7 +3,7 @@
 export type { ConnectOptions, KeepaliveSocketOptions, ServerOptions } from './apply.js'
 export { applyTcpKeepalive, connect, createServer } from './apply.js'
 export type { TcpKeepaliveReport } from './diagnostics.js'
-export { getTcpKeepaliveReport } from './diagnostics.js'
+export { getTcpKeepaliveReport, tcpChannels } from './diagnostics.js'
 export { TcpNotTcpError, TcpSocketClosedError, TcpUnsupportedError } from './errors.js'
 export type { TcpKeepaliveValues } from './kernel.js'
 export { readTcpKeepalive } from './kernel.js'
