@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { InvalidArgumentError, type KeepaliveError } from './errors.js'
-import type { AliveEvent, ProbeErrorEvent, ProbeEvent } from './monitor/monitor.js'
+import type { AliveEvent, ProbeErrorEvent, ProbeEvent } from './monitor/types.js'
 import { describeValue } from './schema/describe-value.js'
 import { didYouMean } from './schema/suggest.js'
 import type { Policy } from './types.js'
