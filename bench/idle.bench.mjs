@@ -53,9 +53,11 @@ async function child() {
   const port = Number(arg('port', '0'))
   const idle = PRESETS[policy].idle
   const noop = () => {}
+  // Every kind loads the package, so the processes differ only in how they watch: loading it compiles code and grows
+  // the heap, which later wakes the loop for V8's background GC work (the memory reducer) in any process that did.
+  const { createMonitor } = await import(new URL('../packages/core/dist/index.js', import.meta.url).href)
   let onData
   if (kind === 'monitor') {
-    const { createMonitor } = await import(new URL('../packages/core/dist/index.js', import.meta.url).href)
     onData = () => {
       const m = createMonitor({ policy, probe: () => m.touch() }) // a live peer answers at once
       return () => m.touch()
@@ -87,6 +89,11 @@ async function child() {
     if (i % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 20)) // the peer's accept backlog
   }
   await Promise.all(sockets.map((s) => (s.connecting ? new Promise((r) => s.once('connect', r)) : undefined)))
+  // Let start-up settle: V8's compile and GC tasks posted back to the main thread wake the loop for about a second
+  // after loading code. (Children run with --no-memory-reducer: otherwise V8 shrinks the heap ~8 s after start-up,
+  // waking every kind ~50 times inside the window and drowning what the watching itself costs.)
+  globalThis.gc?.()
+  await new Promise((resolve) => setTimeout(resolve, 1_000))
   process.stdout.write('ready\n')
   const line = await new Promise((resolve) => process.stdin.once('data', (d) => resolve(String(d))))
   const seconds = Number(line)
@@ -130,7 +137,9 @@ function spawnNode(args) {
   const extra = process.env.IDLE_BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLE_BENCH_PROFILE}`]
     : []
-  return spawn(process.execPath, [...extra, self, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+  return spawn(process.execPath, ['--expose-gc', '--no-memory-reducer', ...extra, self, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
 }
 
 function firstLine(stream) {
