@@ -10,6 +10,7 @@
 //
 //   npx tsc -b packages/core && node bench/idle.bench.mjs
 //   node bench/idle.bench.mjs --seconds=20 --n=1,10000 --policies=balanced,battery --modes=idle
+//   node bench/idle.bench.mjs --seconds=10 --n=1000 --modes=traffic --rounds=5   (medians of 5 interleaved rounds)
 //
 // Wake-ups are counted at the event loop: the process's epoll_wait / epoll_pwait calls (one per loop iteration, the
 // issue's count), counted by the kernel with `perf stat -e syscalls:sys_enter_epoll_wait,…_epoll_pwait -p <pid>`
@@ -212,12 +213,27 @@ async function measure({ kind, n, policy, mode, seconds }) {
   }
 }
 
+/** The median of each measured figure over a kind's rounds (with one round: that round). */
+function medianRun(runs) {
+  const median = (key) => {
+    const sorted = runs.map((r) => r[key]).sort((a, b) => a - b)
+    return sorted[Math.floor((sorted.length - 1) / 2)]
+  }
+  const row = { ...runs[0], rounds: runs.length }
+  for (const key of ['wakeUps', 'contextSwitches', 'cpuMs', 'windowMs', 'wakeUpsPerHour', 'cpuMsPerHour']) {
+    row[key] = median(key)
+  }
+  row.cpuMsEachRound = runs.map((r) => r.cpuMs)
+  return row
+}
+
 async function main() {
   const seconds = Number(arg('seconds', '20'))
-  const ns = arg('n', '1,100,10000').split(',').map(Number)
+  const ns = arg('n', '1,100,1000,10000').split(',').map(Number)
   const policies = arg('policies', 'fast,balanced,battery').split(',')
   const modes = arg('modes', 'idle,traffic').split(',')
   const kinds = arg('kinds', 'monitor,timeout,interval').split(',')
+  const rounds = Number(arg('rounds', '1'))
   const rows = []
   console.error(`idle cost: window ${seconds} s (idle mode: at most idle − 3 s), Node ${process.version}`)
   for (const mode of modes) {
@@ -225,14 +241,20 @@ async function main() {
       for (const n of ns) {
         // Idle mode: nothing may fall due inside the window.
         const window = mode === 'idle' ? Math.min(seconds, PRESETS[policy].idle / 1000 - 3) : seconds
-        for (const kind of kinds) {
-          const row = await measure({ kind, n, policy, mode, seconds: window })
-          rows.push(row)
-          console.error(
-            `  ${mode} ${policy} N=${n} ${kind}: ${row.wakeUps} epoll waits (${row.contextSwitches} context switches), ` +
-              `${row.cpuMs.toFixed(1)} ms CPU in ${(row.windowMs / 1000).toFixed(1)} s → ${row.wakeUpsPerHour}/h, ${row.cpuMsPerHour} ms/h`,
-          )
+        // Rounds interleave the kinds (monitor, timeout, interval, monitor, …), so a machine that gets busier or
+        // quieter meanwhile weighs on each alike; each kind's figures are the medians of its rounds.
+        const runs = new Map(kinds.map((kind) => [kind, []]))
+        for (let round = 0; round < rounds; round++) {
+          for (const kind of kinds) {
+            const run = await measure({ kind, n, policy, mode, seconds: window })
+            runs.get(kind).push(run)
+            console.error(
+              `  ${mode} ${policy} N=${n} ${kind}: ${run.wakeUps} epoll waits (${run.contextSwitches} context switches), ` +
+                `${run.cpuMs.toFixed(1)} ms CPU in ${(run.windowMs / 1000).toFixed(1)} s → ${run.wakeUpsPerHour}/h, ${run.cpuMsPerHour} ms/h`,
+            )
+          }
         }
+        for (const kind of kinds) rows.push(medianRun(runs.get(kind)))
       }
     }
   }
