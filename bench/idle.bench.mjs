@@ -135,10 +135,7 @@ async function peer() {
 }
 
 function spawnNode(args) {
-  const extra = process.env.IDLE_BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLE_BENCH_PROFILE}`]
-    : []
-  return spawn(process.execPath, ['--expose-gc', '--no-memory-reducer', ...extra, self, ...args], {
+  return spawn(process.execPath, ['--expose-gc', '--no-memory-reducer', self, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
 }
