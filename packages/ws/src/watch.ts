@@ -1,0 +1,513 @@
+/**
+ * `watchWebSocket(ws, policy?, options?)`: liveness for one ws WebSocket, either side, on core's `createMonitor`.
+ *
+ * Life is any byte received: the watcher listens to the underlying `net.Socket`'s 'data' ahead of ws's own
+ * listener (`prependListener`), so a peer still streaming a large message is alive even while its pong is
+ * queued behind that message (the ws README's recipe counts only pongs and kills it). After `idle` of silence
+ * the watcher sends `ws.ping()` (or the application message of `options.probe`), then again every `interval`;
+ * `detectionTime = idle + interval × probes` after the last byte with nothing received, the connection is
+ * terminated (`ws.terminate()`: no closing handshake to wait for on a dead peer) and `dead` carries a
+ * `WsPongTimeoutError` (`KA_ERR_WS_PONG_TIMEOUT`).
+ *
+ * A stalled event loop is not peer silence: core's monitor confirms a death reached by a late run only after the
+ * poll phase, so bytes that arrived during the stall are read first. The monitor's timers are unref'd: a watcher
+ * never keeps the process alive. On the WebSocket's 'close' the watcher stops by itself and emits `close`.
+ */
+import { EventEmitter, errorMonitor } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import {
+  type AliveEvent,
+  createMonitor,
+  definePolicy,
+  InvalidArgumentError,
+  type KeepaliveError,
+  type Monitor,
+  type MonitorState,
+  type Policy,
+  type PolicyLike,
+  type ProbeErrorEvent,
+  type ProbeEvent,
+} from '@keepalive/core'
+import { describeValue } from '@keepalive/core/internal'
+import { wsChannels } from './diagnostics.js'
+import { WsConnectionClosedError, WsPongTimeoutError, WsUnsupportedError } from './errors.js'
+import { checkWsVersion } from './ws-version.js'
+
+/** An application-level probe, for paths that drop control frames or peers whose pongs prove too little. */
+export interface WsMessageProbe {
+  /** Sends the probe message (e.g. `ws.send('{"type":"ping"}')`). A throw is reported as `probeError`. */
+  send: (ws: WsLike) => void
+  /**
+   * Whether a received message answers the probe: used to measure the round trip (`rttMs`). Any byte received
+   * is life whatever it says, so a peer that answers with a different message is not killed.
+   */
+  isAnswer?: (data: unknown, isBinary: boolean) => boolean
+}
+
+export interface WatchWebSocketOptions {
+  /** 'ping' (default): `ws.ping()`, answered by any RFC 6455 peer (browsers too) with a pong. Or an application message. */
+  probe?: 'ping' | WsMessageProbe
+  /** A label for diagnostics (the monitor's name). */
+  name?: string
+}
+
+export interface WsDeadEvent {
+  /** `WsPongTimeoutError` (`KA_ERR_WS_PONG_TIMEOUT`); `cause` is the monitor's `ProbeTimeoutError`. */
+  readonly reason: KeepaliveError
+  /** Silence since the last byte received, as the watcher recorded it. */
+  readonly silenceMs: number
+  /** Probes sent in that silence. */
+  readonly probesSent: number
+}
+
+export interface WsCloseEvent {
+  /** The `dead` reason, or a `WsConnectionClosedError` with the close code and reason (`cause`: ws's error, if any). */
+  readonly reason: KeepaliveError
+  /** The WebSocket close code (1006 when the connection was terminated or dropped). */
+  readonly code: number
+}
+
+export interface WebSocketWatcherEvents {
+  probe: ProbeEvent
+  alive: AliveEvent
+  dead: WsDeadEvent
+  probeError: ProbeErrorEvent
+  close: WsCloseEvent
+}
+
+/** 'waiting' while a client WebSocket is still connecting; then the monitor's states. */
+export type WebSocketWatcherState = 'waiting' | MonitorState
+
+export interface WebSocketWatcher {
+  on<E extends keyof WebSocketWatcherEvents>(
+    event: E,
+    listener: (event: WebSocketWatcherEvents[E]) => void,
+  ): this
+  off<E extends keyof WebSocketWatcherEvents>(
+    event: E,
+    listener: (event: WebSocketWatcherEvents[E]) => void,
+  ): this
+  once<E extends keyof WebSocketWatcherEvents>(
+    event: E,
+    listener: (event: WebSocketWatcherEvents[E]) => void,
+  ): this
+  /** Stops watching (idempotent): no timer, no listener left on the WebSocket or its socket. The connection stays open. */
+  stop(): void
+  /** 'server' for a connection a WebSocketServer accepted, 'client' for one this process opened. */
+  readonly side: 'client' | 'server'
+  readonly state: WebSocketWatcherState
+  readonly policy: Policy
+  /** 'ping' or 'message' (an application-message probe). */
+  readonly probe: 'ping' | 'message'
+  /** Probes sent in the current silence. */
+  readonly probesSent: number
+  /** Probes sent since the watcher started. */
+  readonly probesTotal: number
+  /** The last measured round trip of a probe and its answer (pong, or `isAnswer` message), ms; undefined before one. */
+  readonly rttMs: number | undefined
+}
+
+/** The part of a ws `WebSocket` the watcher uses. */
+export interface WsLike {
+  readonly readyState: number
+  ping(data?: unknown, mask?: boolean, cb?: (err?: Error) => void): void
+  send(data: unknown, cb?: (err?: Error) => void): void
+  terminate(): void
+  on(event: string | symbol, listener: (...args: never[]) => void): unknown
+  once(event: string | symbol, listener: (...args: never[]) => void): unknown
+  removeListener(event: string | symbol, listener: (...args: never[]) => void): unknown
+}
+
+/** The net.Socket under a ws WebSocket. */
+interface RawSocket {
+  readonly destroyed?: boolean
+  prependListener(event: 'data', listener: () => void): unknown
+  removeListener(event: 'data', listener: () => void): unknown
+}
+
+const CONNECTING = 0
+const OPEN = 1
+
+const EVENT_NAMES: ReadonlySet<string> = new Set(['probe', 'alive', 'dead', 'probeError', 'close'])
+
+/** WebSockets with a running watcher: a second one would double every probe. */
+const watched = new WeakSet<object>()
+
+/** What a server-side aggregate (./server.ts) counts; one object per WebSocketServer watcher. */
+export interface WatchGroup {
+  probes: number
+  deaths: number
+  onDead(ws: WsLike, watcher: WebSocketWatcher, event: WsDeadEvent): void
+  onClose(ws: WsLike, watcher: WebSocketWatcher): void
+}
+
+class Watcher extends EventEmitter implements WebSocketWatcher {
+  readonly side: 'client' | 'server'
+  readonly policy: Policy
+  readonly probe: 'ping' | 'message'
+  probesTotal = 0
+  rttMs: number | undefined
+  private monitor: Monitor | undefined
+  private socket: RawSocket | undefined
+  private ended = false
+  private deadReason: KeepaliveError | undefined
+  /** Monitor events already passed on (bits: probe 1, alive 2, probeError 4). */
+  private forwarded = 0
+  private lastError: unknown
+  /** performance.now() when the unanswered probe went out, for rttMs. */
+  private probeSentAt: number | undefined
+
+  constructor(
+    private readonly ws: WsLike,
+    side: 'client' | 'server',
+    policy: Policy,
+    private readonly messageProbe: WsMessageProbe | undefined,
+    private readonly name: string | undefined,
+    socket: RawSocket | undefined,
+    private readonly group: WatchGroup | undefined,
+  ) {
+    super()
+    this.side = side
+    this.policy = policy
+    this.probe = messageProbe === undefined ? 'ping' : 'message'
+    watched.add(ws)
+    ws.on(errorMonitor, this.onError)
+    ws.once('close', this.onClose)
+    if (messageProbe === undefined) ws.on('pong', this.onPong)
+    else if (messageProbe.isAnswer !== undefined) ws.on('message', this.onMessage)
+    if (ws.readyState === OPEN && socket !== undefined) this.start(socket)
+    else {
+      ws.once('upgrade', this.onUpgrade)
+      ws.once('open', this.onOpen)
+    }
+  }
+
+  override on<E extends keyof WebSocketWatcherEvents>(
+    event: E,
+    listener: (e: WebSocketWatcherEvents[E]) => void,
+  ): this {
+    checkListener(event, listener)
+    super.on(event, listener)
+    this.forward(event)
+    return this
+  }
+  override off<E extends keyof WebSocketWatcherEvents>(
+    event: E,
+    listener: (e: WebSocketWatcherEvents[E]) => void,
+  ): this {
+    checkListener(event, listener)
+    return super.off(event, listener)
+  }
+  override once<E extends keyof WebSocketWatcherEvents>(
+    event: E,
+    listener: (e: WebSocketWatcherEvents[E]) => void,
+  ): this {
+    checkListener(event, listener)
+    super.once(event, listener)
+    this.forward(event)
+    return this
+  }
+
+  get state(): WebSocketWatcherState {
+    if (this.deadReason !== undefined) return 'dead'
+    if (this.ended) return 'stopped'
+    if (this.monitor !== undefined) return this.monitor.state
+    return 'waiting'
+  }
+
+  get probesSent(): number {
+    return this.monitor?.probesSent ?? 0
+  }
+
+  stop(): void {
+    if (this.ended) return
+    this.ended = true
+    this.unhook()
+    this.monitor?.stop()
+  }
+
+  /** The client's upgrade response carries the socket ws is about to read from (the issue's tap point). */
+  private readonly onUpgrade = (response: { socket?: RawSocket }): void => {
+    if (response?.socket !== undefined) this.socket = response.socket
+  }
+
+  private readonly onOpen = (): void => {
+    if (this.ended) return
+    const socket = this.socket ?? (this.ws as { _socket?: RawSocket })._socket
+    if (socket === undefined) return // unreachable with ws 8: setSocket runs before 'open'
+    this.start(socket)
+  }
+
+  private start(socket: RawSocket): void {
+    this.socket = socket
+    const monitor = createMonitor({ policy: this.policy, probe: this.sendProbe, name: this.name })
+    this.monitor = monitor
+    socket.prependListener('data', this.onData)
+    for (const event of ['probe', 'probeError'] as const)
+      if (this.listenerCount(event) > 0) this.forward(event)
+    if (this.listenerCount('alive') > 0 || wsChannels.alive.hasSubscribers) this.forward('alive')
+    monitor.on('dead', (e) => {
+      const peer = this.side === 'client' ? 'server' : 'client'
+      const what = this.probe === 'ping' ? 'ping' : 'probe message'
+      const reason = new WsPongTimeoutError(
+        `WebSocket ${peer} silent for ${Math.round(e.silenceMs)} ms: ${e.probesSent} ${what}${e.probesSent === 1 ? '' : 's'} unanswered (policy detection time ${detection(this.policy)} ms)`,
+        { cause: e.reason },
+      )
+      this.die(reason, e.silenceMs, e.probesSent)
+      this.ws.terminate()
+    })
+  }
+
+  /**
+   * Passes a monitor event on, from the first listener (or, for `alive`, a diagnostics subscriber at start) on:
+   * an idle watcher with no listeners holds no forwarding closures, which keeps ten thousand of them small.
+   */
+  private forward(event: keyof WebSocketWatcherEvents): void {
+    const monitor = this.monitor
+    if (monitor === undefined || event === 'dead' || event === 'close') return
+    const bit = event === 'probe' ? 1 : event === 'alive' ? 2 : 4
+    if ((this.forwarded & bit) !== 0) return
+    this.forwarded |= bit
+    if (event === 'probe') monitor.on('probe', (e) => this.emit('probe', e))
+    else if (event === 'probeError') monitor.on('probeError', (e) => this.emit('probeError', e))
+    else {
+      monitor.on('alive', (e) => {
+        if (wsChannels.alive.hasSubscribers) {
+          wsChannels.alive.publish({ ws: this.ws, watcher: this, rttMs: e.rttMs })
+        }
+        this.emit('alive', e)
+      })
+    }
+  }
+
+  /** Any byte received is life, before ws parses it. */
+  private readonly onData = (): void => {
+    this.monitor?.touch()
+  }
+
+  private readonly onPong = (): void => {
+    this.answered()
+  }
+
+  private readonly onMessage = (data: unknown, isBinary: boolean): void => {
+    if (this.probeSentAt === undefined) return
+    let answer: boolean
+    try {
+      answer = this.messageProbe?.isAnswer?.(data, isBinary) === true
+    } catch {
+      // A throwing isAnswer is the application's bug; the bytes already counted as life.
+      return
+    }
+    if (answer) this.answered()
+  }
+
+  private answered(): void {
+    const sentAt = this.probeSentAt
+    if (sentAt === undefined) return
+    this.probeSentAt = undefined
+    this.rttMs = performance.now() - sentAt
+  }
+
+  /**
+   * Sends one probe. Its answer needs no promise: it arrives as bytes, which touch the monitor, and a promise would
+   * report the same answer twice.
+   */
+  private readonly sendProbe = ({ attempt }: { attempt: number }): void => {
+    const ws = this.ws
+    if (ws.readyState !== OPEN) {
+      throw new WsConnectionClosedError(
+        `probe ${attempt}: the WebSocket is no longer open (readyState ${ws.readyState})`,
+      )
+    }
+    if (wsChannels.probe.hasSubscribers) {
+      wsChannels.probe.publish({ ws, watcher: this, attempt, silenceMs: this.monitor?.silence ?? 0 })
+    }
+    this.probesTotal++
+    if (this.group !== undefined) this.group.probes++
+    this.probeSentAt ??= performance.now()
+    const message = this.messageProbe
+    if (message === undefined) ws.ping()
+    else message.send(ws)
+  }
+
+  private readonly onError = (error: unknown): void => {
+    this.lastError = error
+  }
+
+  private die(reason: KeepaliveError, silenceMs: number, probesSent: number): void {
+    this.deadReason = reason
+    this.monitor?.stop()
+    const event: WsDeadEvent = { reason, silenceMs, probesSent }
+    if (wsChannels.dead.hasSubscribers) {
+      wsChannels.dead.publish({ ws: this.ws, watcher: this, ...event })
+    }
+    if (this.group !== undefined) {
+      this.group.deaths++
+      this.group.onDead(this.ws, this, event)
+    }
+    this.emit('dead', event)
+  }
+
+  private readonly onClose = (code: number, why: unknown): void => {
+    if (this.ended) return
+    this.ended = true
+    this.unhook()
+    this.monitor?.stop()
+    const text = Buffer.isBuffer(why) && why.length > 0 ? ` ${JSON.stringify(why.toString('utf8'))}` : ''
+    const error = this.lastError
+    const reason =
+      this.deadReason ??
+      new WsConnectionClosedError(
+        `The WebSocket closed with code ${code}${text}${error instanceof Error ? `: ${error.message}` : ''}`,
+        error === undefined ? undefined : { cause: error },
+      )
+    if (wsChannels.close.hasSubscribers) {
+      wsChannels.close.publish({ ws: this.ws, watcher: this, reason })
+    }
+    this.group?.onClose(this.ws, this)
+    this.emit('close', { reason, code } satisfies WsCloseEvent)
+  }
+
+  private unhook(): void {
+    watched.delete(this.ws)
+    this.socket?.removeListener('data', this.onData)
+    const ws = this.ws
+    ws.removeListener(errorMonitor, this.onError)
+    ws.removeListener('close', this.onClose)
+    ws.removeListener('pong', this.onPong)
+    ws.removeListener('message', this.onMessage)
+    ws.removeListener('upgrade', this.onUpgrade)
+    ws.removeListener('open', this.onOpen)
+  }
+}
+
+function detection(policy: Policy): number {
+  return policy.idle + policy.interval * policy.probes
+}
+
+function checkListener(event: string, listener: unknown): void {
+  if (!EVENT_NAMES.has(event)) {
+    throw new InvalidArgumentError(
+      `WebSocketWatcher events are probe, alive, dead, probeError and close; got ${describeValue(event)}`,
+    )
+  }
+  if (typeof listener !== 'function') {
+    throw new InvalidArgumentError(`A ${event} listener must be a function, got ${describeValue(listener)}`)
+  }
+}
+
+export function readOptions(options: unknown): {
+  probe: WsMessageProbe | undefined
+  name: string | undefined
+} {
+  if (options === undefined) return { probe: undefined, name: undefined }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `watchWebSocket: options must be an object { probe?, name? }, got ${describeValue(options)}`,
+    )
+  }
+  const o = options as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (key !== 'probe' && key !== 'name') {
+      throw new InvalidArgumentError(
+        `watchWebSocket: options.${key} is not an option (allowed: probe, name), got ${describeValue(o[key])}`,
+      )
+    }
+  }
+  const name = o.name
+  if (name !== undefined && typeof name !== 'string') {
+    throw new InvalidArgumentError(
+      `watchWebSocket: options.name must be a string, got ${describeValue(name)}`,
+    )
+  }
+  const probe = o.probe
+  if (probe === undefined || probe === 'ping') return { probe: undefined, name }
+  if (probe === null || typeof probe !== 'object' || typeof (probe as WsMessageProbe).send !== 'function') {
+    throw new InvalidArgumentError(
+      `watchWebSocket: options.probe must be 'ping' or { send(ws), isAnswer?(data, isBinary) }, got ${describeValue(probe)}`,
+    )
+  }
+  const isAnswer = (probe as WsMessageProbe).isAnswer
+  if (isAnswer !== undefined && typeof isAnswer !== 'function') {
+    throw new InvalidArgumentError(
+      `watchWebSocket: options.probe.isAnswer must be a function, got ${describeValue(isAnswer)}`,
+    )
+  }
+  return { probe: { send: (probe as WsMessageProbe).send, isAnswer }, name }
+}
+
+function isWsLike(value: unknown): value is WsLike {
+  if (value === null || typeof value !== 'object') return false
+  const ws = value as Partial<Record<keyof WsLike, unknown>>
+  return (
+    typeof ws.readyState === 'number' &&
+    typeof ws.ping === 'function' &&
+    typeof ws.terminate === 'function' &&
+    typeof ws.on === 'function' &&
+    typeof ws.once === 'function' &&
+    typeof ws.removeListener === 'function'
+  )
+}
+
+/** The shared start of watchWebSocket and the server watcher (which passes the upgrade request's socket and its group). */
+export function watch(
+  ws: unknown,
+  policy: PolicyLike | undefined,
+  options: unknown,
+  socket: RawSocket | undefined,
+  group: WatchGroup | undefined,
+): WebSocketWatcher {
+  const validPolicy = definePolicy(policy)
+  const { probe, name } = readOptions(options)
+  if (!isWsLike(ws)) {
+    throw new InvalidArgumentError(
+      `watchWebSocket: ws must be a WebSocket from the ws package (readyState, ping, terminate, on, once, removeListener), got ${describeValue(ws)}`,
+    )
+  }
+  checkWsVersion()
+  if (ws.readyState !== CONNECTING && ws.readyState !== OPEN) {
+    throw new WsConnectionClosedError(
+      `watchWebSocket: the WebSocket is ${ws.readyState === 2 ? 'closing' : 'closed'} (readyState ${ws.readyState})`,
+    )
+  }
+  if (watched.has(ws)) {
+    throw new InvalidArgumentError(
+      'watchWebSocket: this WebSocket is already watched (stop() the other watcher first): two would double every probe',
+    )
+  }
+  const raw = socket ?? (ws as { _socket?: RawSocket })._socket
+  if (
+    ws.readyState === OPEN &&
+    (raw === undefined || raw === null || typeof raw.prependListener !== 'function')
+  ) {
+    throw new WsUnsupportedError(
+      'watchWebSocket: this WebSocket has no underlying net.Socket to read from (only ws 8 WebSockets in Node can be watched; a browser or undici WebSocket cannot)',
+    )
+  }
+  if (raw?.destroyed === true) {
+    throw new WsConnectionClosedError('watchWebSocket: the WebSocket’s socket is already destroyed')
+  }
+  // ws marks the connections its server accepted: `_isServer` (a client masks its frames, a server does not).
+  const side = (ws as { _isServer?: unknown })._isServer === true ? 'server' : 'client'
+  const watcher = new Watcher(ws, side, validPolicy, probe, name, raw ?? undefined, group)
+  if (wsChannels.watch.hasSubscribers) {
+    wsChannels.watch.publish({ ws, watcher, side, policy: validPolicy, probe: watcher.probe })
+  }
+  return watcher
+}
+
+/**
+ * Watches one ws `WebSocket`, a client's or a server's connection, open or still connecting. On death the
+ * connection is terminated and `dead` carries a `WsPongTimeoutError`; on 'close' the watcher stops itself.
+ *
+ * Throws `InvalidPolicyError` for a bad policy, `InvalidArgumentError` for bad options or something that is not a
+ * ws WebSocket (or one already watched), `WsConnectionClosedError` for a closing or closed one, and
+ * `WsUnsupportedError` when there is no net.Socket to tap or the installed ws is not major 8.
+ */
+export function watchWebSocket(
+  ws: WsLike | object,
+  policy?: PolicyLike,
+  options?: WatchWebSocketOptions,
+): WebSocketWatcher {
+  return watch(ws, policy, options, undefined, undefined)
+}
