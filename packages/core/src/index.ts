@@ -74,3 +74,6 @@ export { socketIoSettings, wsSettings } from './protocols/ws.js'
 export { configJsonSchema } from './schema/json-schema.js'
 export { MAX_CONFIG_BYTES, MAX_DURATION_MS, MAX_JITTER, MAX_PROBES } from './schema/limits.js'
 export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'
+export type { Watcher, WatcherDeadEvent, WatcherEvents, WatcherState } from './watcher.js'
+// The watcher contract: what every adapter's watch* function returns.
+export { WATCHER_EVENTS, WATCHER_STATES } from './watcher.js'

@@ -21,3 +21,5 @@ export { tcpLimits, tcpPlatformOptions, tcpPlatformValues } from './protocols/tc
 // Error messages that name what was received (`got "bogus"`), and the closest allowed name to a typo.
 export { describeValue } from './schema/describe-value.js'
 export { didYouMean } from './schema/suggest.js'
+// The checked listener half of a watcher (the contract is in the public entry).
+export { WatcherEmitter } from './watcher.js'

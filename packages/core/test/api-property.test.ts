@@ -38,6 +38,11 @@ function isClass(value: unknown): boolean {
   return typeof value === 'function' && value.prototype instanceof Error
 }
 
+/** A class (`class X {}`), which only `new` may call. */
+function isConstructor(value: (...args: unknown[]) => unknown): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(value))
+}
+
 const exported: ReadonlyArray<readonly [string, (...args: unknown[]) => unknown]> = [
   ...Object.entries(core),
   ...Object.entries(internal),
@@ -144,7 +149,8 @@ async function call(
   const args = made.map(materialize)
   const start = performance.now()
   try {
-    const result = fn(...args)
+    // A class the adapters extend (WatcherEmitter) is called as they call it: with `new`.
+    const result = isConstructor(fn) ? Reflect.construct(fn, args) : fn(...args)
     if (result instanceof Promise) await result
     // A function handed back (memoizeByPolicy's) is exported behaviour too: it gets the same treatment.
     // Only with our own compute: a hostile one (a Proxy of a function) throws its own error, which is the caller's.
