@@ -35,8 +35,8 @@ export interface WebSocketServerStats {
   readonly connections: number
   /** Connections watched since start. */
   readonly watched: number
-  /** Probes sent, all connections, since start. */
-  readonly probes: number
+  /** Probes sent, all connections, since start (the contract's name). */
+  readonly probesTotal: number
   /** Connections declared dead (and terminated) since start. */
   readonly deaths: number
 }
@@ -122,7 +122,7 @@ class ServerWatcher extends EventEmitter implements WebSocketServerWatcher, Watc
   }
 
   get stats(): WebSocketServerStats {
-    return { connections: this.watchers.size, watched: this.total, probes: this.probes, deaths: this.deaths }
+    return { connections: this.watchers.size, watched: this.total, probesTotal: this.probes, deaths: this.deaths }
   }
 
   watcherOf(ws: object): WebSocketWatcher | undefined {

@@ -13,22 +13,23 @@
  * poll phase, so bytes that arrived during the stall are read first. The monitor's timers are unref'd: a watcher
  * never keeps the process alive. On the WebSocket's 'close' the watcher stops by itself and emits `close`.
  */
-import { EventEmitter, errorMonitor } from 'node:events'
+import { errorMonitor } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import {
-  type AliveEvent,
   createMonitor,
   definePolicy,
   InvalidArgumentError,
   type KeepaliveError,
   type Monitor,
-  type MonitorState,
   type Policy,
   type PolicyLike,
-  type ProbeErrorEvent,
-  type ProbeEvent,
+  WATCHER_EVENTS,
+  type Watcher,
+  type WatcherDeadEvent,
+  type WatcherEvents,
+  type WatcherState,
 } from '@keepalive/core'
-import { describeValue } from '@keepalive/core/internal'
+import { describeValue, WatcherEmitter } from '@keepalive/core/internal'
 import { wsChannels } from './diagnostics.js'
 import { WsConnectionClosedError, WsPongTimeoutError, WsUnsupportedError } from './errors.js'
 import { checkWsVersion } from './ws-version.js'
@@ -51,14 +52,8 @@ export interface WatchWebSocketOptions {
   name?: string
 }
 
-export interface WsDeadEvent {
-  /** `WsPongTimeoutError` (`KA_ERR_WS_PONG_TIMEOUT`); `cause` is the monitor's `ProbeTimeoutError`. */
-  readonly reason: KeepaliveError
-  /** Silence since the last byte received, as the watcher recorded it. */
-  readonly silenceMs: number
-  /** Probes sent in that silence. */
-  readonly probesSent: number
-}
+/** The contract's dead event; `reason` is a `WsPongTimeoutError` (`KA_ERR_WS_PONG_TIMEOUT`), `cause` the monitor's `ProbeTimeoutError`. */
+export type WsDeadEvent = WatcherDeadEvent
 
 export interface WsCloseEvent {
   /** The `dead` reason, or a `WsConnectionClosedError` with the close code and reason (`cause`: ws's error, if any). */
@@ -67,45 +62,28 @@ export interface WsCloseEvent {
   readonly code: number
 }
 
-export interface WebSocketWatcherEvents {
-  probe: ProbeEvent
-  alive: AliveEvent
-  dead: WsDeadEvent
-  probeError: ProbeErrorEvent
+/** The contract's four events, and `close` (once, when the WebSocket closed, whatever the reason). */
+export interface WebSocketWatcherEvents extends WatcherEvents {
   close: WsCloseEvent
 }
 
-/** 'waiting' while a client WebSocket is still connecting; then the monitor's states. */
-export type WebSocketWatcherState = 'waiting' | MonitorState
+/**
+ * The contract's states. A WebSocket watcher is `connecting` while a client WebSocket is still connecting,
+ * `idle`/`probing` while open, `dead` after it terminated a silent peer, `disconnected` when the WebSocket closed
+ * for any other reason, and `stopped` after `stop()`. It never reports `stalled`.
+ */
+export type WebSocketWatcherState = WatcherState
 
-export interface WebSocketWatcher {
-  on<E extends keyof WebSocketWatcherEvents>(
-    event: E,
-    listener: (event: WebSocketWatcherEvents[E]) => void,
-  ): this
-  off<E extends keyof WebSocketWatcherEvents>(
-    event: E,
-    listener: (event: WebSocketWatcherEvents[E]) => void,
-  ): this
-  once<E extends keyof WebSocketWatcherEvents>(
-    event: E,
-    listener: (event: WebSocketWatcherEvents[E]) => void,
-  ): this
-  /** Stops watching (idempotent): no timer, no listener left on the WebSocket or its socket. The connection stays open. */
-  stop(): void
+/** core's watcher contract (`Watcher`), plus what a WebSocket adds. */
+export interface WebSocketWatcher extends Watcher<WebSocketWatcherEvents> {
   /** 'server' for a connection a WebSocketServer accepted, 'client' for one this process opened. */
   readonly side: 'client' | 'server'
-  readonly state: WebSocketWatcherState
-  readonly policy: Policy
   /** 'ping' or 'message' (an application-message probe). */
   readonly probe: 'ping' | 'message'
-  /** Probes sent in the current silence. */
-  readonly probesSent: number
-  /** Probes sent since the watcher started. */
-  readonly probesTotal: number
-  /** The last measured round trip of a probe and its answer (pong, or `isAnswer` message), ms; undefined before one. */
-  readonly rttMs: number | undefined
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: listeners of every event type share one emitter (as in WatcherEmitter).
+type Listener = (...args: any[]) => void
 
 /** The part of a ws `WebSocket` the watcher uses. */
 export interface WsLike {
@@ -128,7 +106,7 @@ interface RawSocket {
 const CONNECTING = 0
 const OPEN = 1
 
-const EVENT_NAMES: ReadonlySet<string> = new Set(['probe', 'alive', 'dead', 'probeError', 'close'])
+const EVENT_NAMES: readonly string[] = [...WATCHER_EVENTS, 'close']
 
 /** WebSockets with a running watcher: a second one would double every probe. */
 const watched = new WeakSet<object>()
@@ -141,15 +119,18 @@ export interface WatchGroup {
   onClose(ws: WsLike, watcher: WebSocketWatcher): void
 }
 
-class Watcher extends EventEmitter implements WebSocketWatcher {
+class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
   readonly side: 'client' | 'server'
   readonly policy: Policy
   readonly probe: 'ping' | 'message'
   probesTotal = 0
-  rttMs: number | undefined
+  lastRttMs: number | undefined
+  deaths = 0
   private monitor: Monitor | undefined
   private socket: RawSocket | undefined
+  /** stop() was called, or the WebSocket closed: no listener, no timer left. */
   private ended = false
+  private closed = false
   private deadReason: KeepaliveError | undefined
   /** Monitor events already passed on (bits: probe 1, alive 2, probeError 4). */
   private forwarded = 0
@@ -166,7 +147,7 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
     socket: RawSocket | undefined,
     private readonly group: WatchGroup | undefined,
   ) {
-    super()
+    super('WebSocketWatcher', EVENT_NAMES)
     this.side = side
     this.policy = policy
     this.probe = messageProbe === undefined ? 'ping' : 'message'
@@ -182,41 +163,43 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
     }
   }
 
-  override on<E extends keyof WebSocketWatcherEvents>(
-    event: E,
-    listener: (e: WebSocketWatcherEvents[E]) => void,
-  ): this {
-    checkListener(event, listener)
+  override on(event: string | symbol, listener: Listener): this {
     super.on(event, listener)
-    this.forward(event)
+    if (typeof event === 'string') this.forward(event)
     return this
   }
-  override off<E extends keyof WebSocketWatcherEvents>(
-    event: E,
-    listener: (e: WebSocketWatcherEvents[E]) => void,
-  ): this {
-    checkListener(event, listener)
-    return super.off(event, listener)
+  override prependListener(event: string | symbol, listener: Listener): this {
+    super.prependListener(event, listener)
+    if (typeof event === 'string') this.forward(event)
+    return this
   }
-  override once<E extends keyof WebSocketWatcherEvents>(
-    event: E,
-    listener: (e: WebSocketWatcherEvents[E]) => void,
-  ): this {
-    checkListener(event, listener)
+  override once(event: string | symbol, listener: Listener): this {
     super.once(event, listener)
-    this.forward(event)
+    if (typeof event === 'string') this.forward(event)
+    return this
+  }
+  override prependOnceListener(event: string | symbol, listener: Listener): this {
+    super.prependOnceListener(event, listener)
+    if (typeof event === 'string') this.forward(event)
     return this
   }
 
   get state(): WebSocketWatcherState {
     if (this.deadReason !== undefined) return 'dead'
+    if (this.closed) return 'disconnected'
     if (this.ended) return 'stopped'
-    if (this.monitor !== undefined) return this.monitor.state
-    return 'waiting'
+    const monitor = this.monitor
+    if (monitor === undefined) return 'connecting'
+    return monitor.state === 'probing' ? 'probing' : 'idle'
   }
 
   get probesSent(): number {
     return this.monitor?.probesSent ?? 0
+  }
+
+  get lastSeen(): number | undefined {
+    if (this.monitor === undefined || (this.ended && this.deadReason === undefined)) return undefined
+    return this.monitor.lastSeen
   }
 
   stop(): void {
@@ -253,7 +236,12 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
         `WebSocket ${peer} silent for ${Math.round(e.silenceMs)} ms: ${e.probesSent} ${what}${e.probesSent === 1 ? '' : 's'} unanswered (policy detection time ${detection(this.policy)} ms)`,
         { cause: e.reason },
       )
-      this.die(reason, e.silenceMs, e.probesSent)
+      this.die({
+        reason,
+        silenceMs: e.silenceMs,
+        probesSent: e.probesSent,
+        detectionMs: detection(this.policy),
+      })
       this.ws.terminate()
     })
   }
@@ -262,7 +250,7 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
    * Passes a monitor event on, from the first listener (or, for `alive`, a diagnostics subscriber at start) on:
    * an idle watcher with no listeners holds no forwarding closures, which keeps ten thousand of them small.
    */
-  private forward(event: keyof WebSocketWatcherEvents): void {
+  private forward(event: string): void {
     const monitor = this.monitor
     if (monitor === undefined || event === 'dead' || event === 'close') return
     const bit = event === 'probe' ? 1 : event === 'alive' ? 2 : 4
@@ -275,6 +263,7 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
         if (wsChannels.alive.hasSubscribers) {
           wsChannels.alive.publish({ ws: this.ws, watcher: this, rttMs: e.rttMs })
         }
+        if (e.rttMs !== undefined) this.lastRttMs = e.rttMs
         this.emit('alive', e)
       })
     }
@@ -305,7 +294,7 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
     const sentAt = this.probeSentAt
     if (sentAt === undefined) return
     this.probeSentAt = undefined
-    this.rttMs = performance.now() - sentAt
+    this.lastRttMs = performance.now() - sentAt
   }
 
   /**
@@ -334,10 +323,10 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
     this.lastError = error
   }
 
-  private die(reason: KeepaliveError, silenceMs: number, probesSent: number): void {
-    this.deadReason = reason
+  private die(event: WsDeadEvent): void {
+    this.deadReason = event.reason
+    this.deaths = 1
     this.monitor?.stop()
-    const event: WsDeadEvent = { reason, silenceMs, probesSent }
     if (wsChannels.dead.hasSubscribers) {
       wsChannels.dead.publish({ ws: this.ws, watcher: this, ...event })
     }
@@ -351,6 +340,7 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
   private readonly onClose = (code: number, why: unknown): void => {
     if (this.ended) return
     this.ended = true
+    this.closed = true
     this.unhook()
     this.monitor?.stop()
     const text = Buffer.isBuffer(why) && why.length > 0 ? ` ${JSON.stringify(why.toString('utf8'))}` : ''
@@ -383,17 +373,6 @@ class Watcher extends EventEmitter implements WebSocketWatcher {
 
 function detection(policy: Policy): number {
   return policy.idle + policy.interval * policy.probes
-}
-
-function checkListener(event: string, listener: unknown): void {
-  if (!EVENT_NAMES.has(event)) {
-    throw new InvalidArgumentError(
-      `WebSocketWatcher events are probe, alive, dead, probeError and close; got ${describeValue(event)}`,
-    )
-  }
-  if (typeof listener !== 'function') {
-    throw new InvalidArgumentError(`A ${event} listener must be a function, got ${describeValue(listener)}`)
-  }
 }
 
 export function readOptions(options: unknown): {
@@ -489,7 +468,7 @@ export function watch(
   }
   // ws marks the connections its server accepted: `_isServer` (a client masks its frames, a server does not).
   const side = (ws as { _isServer?: unknown })._isServer === true ? 'server' : 'client'
-  const watcher = new Watcher(ws, side, validPolicy, probe, name, raw ?? undefined, group)
+  const watcher = new WsWatcher(ws, side, validPolicy, probe, name, raw ?? undefined, group)
   if (wsChannels.watch.hasSubscribers) {
     wsChannels.watch.publish({ ws, watcher, side, policy: validPolicy, probe: watcher.probe })
   }
