@@ -122,7 +122,12 @@ class ServerWatcher extends EventEmitter implements WebSocketServerWatcher, Watc
   }
 
   get stats(): WebSocketServerStats {
-    return { connections: this.watchers.size, watched: this.total, probesTotal: this.probes, deaths: this.deaths }
+    return {
+      connections: this.watchers.size,
+      watched: this.total,
+      probesTotal: this.probes,
+      deaths: this.deaths,
+    }
   }
 
   watcherOf(ws: object): WebSocketWatcher | undefined {
