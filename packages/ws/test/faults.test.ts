@@ -17,7 +17,7 @@ import {
   spawnNode,
 } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { now, startRecipeServer, startWatchedServer } from './helpers.js'
+import { startRecipeServer, startWatchedServer } from './helpers.js'
 
 const POLICY = { idle: 1000, interval: 500, probes: 2 }
 const DETECTION_MS = 2000
