@@ -83,7 +83,8 @@ async function launchChromium(url: string): Promise<Browser> {
       `--user-data-dir=${profile.path}`,
       url,
     ],
-    { detached: true, stdio: 'ignore' },
+    // TMPDIR inside the profile: a killed Chromium leaves its /tmp/org.chromium.Chromium.* there, removed with it.
+    { detached: true, stdio: 'ignore', env: { ...process.env, TMPDIR: profile.path } },
   )
   const pid = child.pid
   if (pid === undefined) throw new Error('chromium did not start')
