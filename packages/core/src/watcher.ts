@@ -107,11 +107,15 @@ export interface Watcher<Events extends WatcherEvents = WatcherEvents> {
   readonly probesSent: number
   /** Probes sent since the watcher started, over every connection it watched. */
   readonly probesTotal: number
-  /** Round-trip time of the last answered probe, ms; undefined before any was answered or where unknown. */
+  /**
+   * Round-trip time of the last answered probe, ms: from sending the last probe to the first byte received after
+   * it (an upper bound: what arrived need not be the reply). Undefined before any probe was answered.
+   */
   readonly lastRttMs: number | undefined
   /**
-   * Monotonic ms (`performance.now()` base) of the last byte received (or of reading resuming); undefined
-   * while there is no connection being read (`connecting` before the first byte, `stalled`, `disconnected`).
+   * Monotonic ms (`performance.now()` base) of the last byte received (or of reading resuming, or of the
+   * connection starting to be timed); undefined while no connection is being timed (`stalled`, `disconnected`,
+   * `dead`, `stopped`, and `connecting` where the protocol does not time silence before it is ready).
    */
   readonly lastSeen: number | undefined
   /** Connections this watcher declared dead (0 or 1 for a watcher of one connection). */
@@ -132,6 +136,8 @@ type AnyListener = (...args: any[]) => void
 export class WatcherEmitter extends EventEmitter {
   readonly #what: string
   readonly #events: readonly string[]
+  /** EventEmitter's `once` adds through `this.on`: `listenerAdded` is called by the outermost add only. */
+  #depth = 0
 
   constructor(what: string, events: readonly string[] = WATCHER_EVENTS) {
     super()
@@ -140,34 +146,57 @@ export class WatcherEmitter extends EventEmitter {
         `WatcherEmitter: what must be a watcher's name, got ${describeValue(what)}`,
       )
     }
-    if (!Array.isArray(events) || events.length === 0 || !events.every((e) => typeof e === 'string')) {
-      throw new InvalidArgumentError(
-        `WatcherEmitter: events must be a non-empty array of event names, got ${describeValue(events)}`,
-      )
-    }
     this.#what = what
     // A copy: the caller's array cannot change the checks afterwards.
-    this.#events = Object.freeze([...events])
+    this.#events = copyNames(events)
   }
 
   override on(event: string | symbol, listener: AnyListener): this {
     this.checkListener(event, listener)
-    return super.on(event, listener)
+    this.#depth++
+    try {
+      super.on(event, listener)
+    } finally {
+      this.#depth--
+    }
+    if (this.#depth === 0) this.listenerAdded(event as string)
+    return this
   }
   override addListener(event: string | symbol, listener: AnyListener): this {
     return this.on(event, listener)
   }
   override prependListener(event: string | symbol, listener: AnyListener): this {
     this.checkListener(event, listener)
-    return super.prependListener(event, listener)
+    this.#depth++
+    try {
+      super.prependListener(event, listener)
+    } finally {
+      this.#depth--
+    }
+    if (this.#depth === 0) this.listenerAdded(event as string)
+    return this
   }
   override once(event: string | symbol, listener: AnyListener): this {
     this.checkListener(event, listener)
-    return super.once(event, listener)
+    this.#depth++
+    try {
+      super.once(event, listener)
+    } finally {
+      this.#depth--
+    }
+    if (this.#depth === 0) this.listenerAdded(event as string)
+    return this
   }
   override prependOnceListener(event: string | symbol, listener: AnyListener): this {
     this.checkListener(event, listener)
-    return super.prependOnceListener(event, listener)
+    this.#depth++
+    try {
+      super.prependOnceListener(event, listener)
+    } finally {
+      this.#depth--
+    }
+    if (this.#depth === 0) this.listenerAdded(event as string)
+    return this
   }
   override off(event: string | symbol, listener: AnyListener): this {
     this.checkListener(event, listener)
@@ -176,6 +205,12 @@ export class WatcherEmitter extends EventEmitter {
   override removeListener(event: string | symbol, listener: AnyListener): this {
     return this.off(event, listener)
   }
+
+  /**
+   * Called after a listener was added, by every way in (`on`, `once`, `prepend…`): an adapter that passes a
+   * monitor's event on only once someone listens starts passing it here. Does nothing by default.
+   */
+  protected listenerAdded(_event: string): void {}
 
   /** True when `event` has a listener: build its payload only then. */
   hasListeners(event: string): boolean {
@@ -196,6 +231,23 @@ export class WatcherEmitter extends EventEmitter {
       )
     }
   }
+}
+
+/** A frozen copy of `events`, or `InvalidArgumentError` (also when reading it throws: a hostile Proxy). */
+function copyNames(events: unknown): readonly string[] {
+  let copy: unknown[] | undefined
+  try {
+    // Array.isArray throws on a revoked Proxy: inside the try too.
+    if (Array.isArray(events)) copy = Array.from(events as unknown[])
+  } catch (error) {
+    throw new InvalidArgumentError('WatcherEmitter: could not read the event names', { cause: error })
+  }
+  if (copy === undefined || copy.length === 0 || !copy.every((e) => typeof e === 'string')) {
+    throw new InvalidArgumentError(
+      `WatcherEmitter: events must be a non-empty array of event names, got ${describeValue(events)}`,
+    )
+  }
+  return Object.freeze(copy as string[])
 }
 
 /** `probe, alive, dead and probeError` */

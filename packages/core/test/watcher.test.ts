@@ -173,3 +173,20 @@ describe('WatcherEmitter construction', () => {
     expect(codeOf(() => w.on('late', () => {})).message).toBe('W events are dead; got "late"')
   })
 })
+
+describe('WatcherEmitter.listenerAdded', () => {
+  it('is called after a listener is added, by every way in, and not for a refused one', () => {
+    const added: string[] = []
+    class Lazy extends WatcherEmitter {
+      protected override listenerAdded(event: string): void {
+        added.push(`${event} ${this.listenerCount(event)}`)
+      }
+    }
+    const w = new Lazy('Lazy')
+    const f = () => {}
+    w.on('probe', f).addListener('alive', f).once('dead', f).prependListener('probe', f)
+    w.prependOnceListener('probeError', f)
+    expect(() => w.on('nope' as never, f)).toThrow(KeepaliveError)
+    expect(added).toEqual(['probe 1', 'alive 1', 'dead 1', 'probe 2', 'probeError 1'])
+  })
+})
