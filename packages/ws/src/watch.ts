@@ -36,13 +36,12 @@ import { checkWsVersion } from './ws-version.js'
 
 /** An application-level probe, for paths that drop control frames or peers whose pongs prove too little. */
 export interface WsMessageProbe {
-  /** Sends the probe message (e.g. `ws.send('{"type":"ping"}')`). A throw is reported as `probeError`. */
-  send: (ws: WsLike) => void
   /**
-   * Whether a received message answers the probe: used to measure the round trip (`rttMs`). Any byte received
-   * is life whatever it says, so a peer that answers with a different message is not killed.
+   * Sends the probe message (e.g. `ws.send('{"type":"ping"}')`), which the peer's application answers. A throw is
+   * reported as `probeError`. There is no `isAnswer`: any byte received is life whatever it says, and `lastRttMs`
+   * runs to the first byte after the probe (the watcher contract), so recognising the answer would change nothing.
    */
-  isAnswer?: (data: unknown, isBinary: boolean) => boolean
+  send: (ws: WsLike) => void
 }
 
 export interface WatchWebSocketOptions {
@@ -81,9 +80,6 @@ export interface WebSocketWatcher extends Watcher<WebSocketWatcherEvents> {
   /** 'ping' or 'message' (an application-message probe). */
   readonly probe: 'ping' | 'message'
 }
-
-// biome-ignore lint/suspicious/noExplicitAny: listeners of every event type share one emitter (as in WatcherEmitter).
-type Listener = (...args: any[]) => void
 
 /** The part of a ws `WebSocket` the watcher uses. */
 export interface WsLike {
@@ -135,7 +131,7 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
   /** Monitor events already passed on (bits: probe 1, alive 2, probeError 4). */
   private forwarded = 0
   private lastError: unknown
-  /** performance.now() when the unanswered probe went out, for rttMs. */
+  /** performance.now() when the last unanswered probe went out, for lastRttMs. */
   private probeSentAt: number | undefined
 
   constructor(
@@ -154,8 +150,6 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
     watched.add(ws)
     ws.on(errorMonitor, this.onError)
     ws.once('close', this.onClose)
-    if (messageProbe === undefined) ws.on('pong', this.onPong)
-    else if (messageProbe.isAnswer !== undefined) ws.on('message', this.onMessage)
     if (ws.readyState === OPEN && socket !== undefined) this.start(socket)
     else {
       ws.once('upgrade', this.onUpgrade)
@@ -163,25 +157,9 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
     }
   }
 
-  override on(event: string | symbol, listener: Listener): this {
-    super.on(event, listener)
-    if (typeof event === 'string') this.forward(event)
-    return this
-  }
-  override prependListener(event: string | symbol, listener: Listener): this {
-    super.prependListener(event, listener)
-    if (typeof event === 'string') this.forward(event)
-    return this
-  }
-  override once(event: string | symbol, listener: Listener): this {
-    super.once(event, listener)
-    if (typeof event === 'string') this.forward(event)
-    return this
-  }
-  override prependOnceListener(event: string | symbol, listener: Listener): this {
-    super.prependOnceListener(event, listener)
-    if (typeof event === 'string') this.forward(event)
-    return this
+  /** The contract's hook, called for every listener added by any way in: start passing that monitor event on. */
+  protected override listenerAdded(event: string): void {
+    this.forward(event)
   }
 
   get state(): WebSocketWatcherState {
@@ -197,9 +175,11 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
     return this.monitor?.probesSent ?? 0
   }
 
+  /** The contract: undefined unless a connection is being timed (idle or probing). */
   get lastSeen(): number | undefined {
-    if (this.monitor === undefined || (this.ended && this.deadReason === undefined)) return undefined
-    return this.monitor.lastSeen
+    const monitor = this.monitor
+    if (monitor === undefined || this.ended || this.deadReason !== undefined) return undefined
+    return monitor.lastSeen
   }
 
   stop(): void {
@@ -263,38 +243,19 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
         if (wsChannels.alive.hasSubscribers) {
           wsChannels.alive.publish({ ws: this.ws, watcher: this, rttMs: e.rttMs })
         }
-        if (e.rttMs !== undefined) this.lastRttMs = e.rttMs
         this.emit('alive', e)
       })
     }
   }
 
-  /** Any byte received is life, before ws parses it. */
+  /** Any byte received is life, before ws parses it; the first after a probe also ends its round trip. */
   private readonly onData = (): void => {
     this.monitor?.touch()
-  }
-
-  private readonly onPong = (): void => {
-    this.answered()
-  }
-
-  private readonly onMessage = (data: unknown, isBinary: boolean): void => {
-    if (this.probeSentAt === undefined) return
-    let answer: boolean
-    try {
-      answer = this.messageProbe?.isAnswer?.(data, isBinary) === true
-    } catch {
-      // A throwing isAnswer is the application's bug; the bytes already counted as life.
-      return
-    }
-    if (answer) this.answered()
-  }
-
-  private answered(): void {
     const sentAt = this.probeSentAt
-    if (sentAt === undefined) return
-    this.probeSentAt = undefined
-    this.lastRttMs = performance.now() - sentAt
+    if (sentAt !== undefined) {
+      this.probeSentAt = undefined
+      this.lastRttMs = performance.now() - sentAt
+    }
   }
 
   /**
@@ -313,7 +274,7 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
     }
     this.probesTotal++
     if (this.group !== undefined) this.group.probes++
-    this.probeSentAt ??= performance.now()
+    this.probeSentAt = performance.now()
     const message = this.messageProbe
     if (message === undefined) ws.ping()
     else message.send(ws)
@@ -364,8 +325,6 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
     const ws = this.ws
     ws.removeListener(errorMonitor, this.onError)
     ws.removeListener('close', this.onClose)
-    ws.removeListener('pong', this.onPong)
-    ws.removeListener('message', this.onMessage)
     ws.removeListener('upgrade', this.onUpgrade)
     ws.removeListener('open', this.onOpen)
   }
@@ -403,16 +362,17 @@ export function readOptions(options: unknown): {
   if (probe === undefined || probe === 'ping') return { probe: undefined, name }
   if (probe === null || typeof probe !== 'object' || typeof (probe as WsMessageProbe).send !== 'function') {
     throw new InvalidArgumentError(
-      `watchWebSocket: options.probe must be 'ping' or { send(ws), isAnswer?(data, isBinary) }, got ${describeValue(probe)}`,
+      `watchWebSocket: options.probe must be 'ping' or { send(ws) }, got ${describeValue(probe)}`,
     )
   }
-  const isAnswer = (probe as WsMessageProbe).isAnswer
-  if (isAnswer !== undefined && typeof isAnswer !== 'function') {
-    throw new InvalidArgumentError(
-      `watchWebSocket: options.probe.isAnswer must be a function, got ${describeValue(isAnswer)}`,
-    )
+  for (const key of Object.keys(probe)) {
+    if (key !== 'send') {
+      throw new InvalidArgumentError(
+        `watchWebSocket: options.probe.${key} is not an option (allowed: send), got ${describeValue((probe as Record<string, unknown>)[key])}`,
+      )
+    }
   }
-  return { probe: { send: (probe as WsMessageProbe).send, isAnswer }, name }
+  return { probe: { send: (probe as WsMessageProbe).send }, name }
 }
 
 function isWsLike(value: unknown): value is WsLike {

@@ -78,7 +78,7 @@ describe('ws: bad arguments are typed errors', () => {
     )
     expect(
       code(() => watchWebSocket(ws, POLICY, { probe: { send: () => {}, isAnswer: 'yes' } as never })),
-    ).toMatch(/options.probe.isAnswer must be a function, got "yes"/)
+    ).toMatch(/options.probe.isAnswer is not an option \(allowed: send\), got "yes"/)
     expect(code(() => watchWebSocket(ws, POLICY, { bogus: 1 } as never))).toMatch(
       /options.bogus is not an option/,
     )

@@ -45,12 +45,7 @@ ws.onmessage = (e) => {
 }
 </script>`
 
-const MESSAGE_PROBE: WatchWebSocketOptions = {
-  probe: {
-    send: (ws) => ws.send('ka-ping'),
-    isAnswer: (data, isBinary) => !isBinary && String(data) === 'ka-pong',
-  },
-}
+const MESSAGE_PROBE: WatchWebSocketOptions = { probe: { send: (ws) => ws.send('ka-ping') } }
 
 async function pageServer(options?: WatchWebSocketOptions): Promise<WatchedServer> {
   return startWatchedServer(POLICY, options, (server) =>

@@ -8,6 +8,7 @@
  *   down, or an nftables DROP: the client sees only silence), found by a client's watchWebSocket.
  * Policy idle 1 s, interval 500 ms, 2 probes → 2 s. Each test leaves no socket, timer or process behind.
  */
+import { once } from 'node:events'
 import {
   createRoutedLink,
   expectNoLeaks,
@@ -61,6 +62,15 @@ describe('ws: dead clients found by the server', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500))
     expect(ours.watcher.stats).toMatchObject({ connections: 1, deaths: 0 })
     expect(ours.watcher.stats.probesTotal).toBeGreaterThan(0)
+    // The watcher contract on the connection's own watcher: counters, RTT and lastSeen while alive…
+    const watcher = ours.watcher.watcherOf(ours.connections[0] as object)
+    expect(watcher?.side).toBe('server')
+    expect(watcher?.state).toMatch(/^(idle|probing)$/)
+    expect(watcher?.probesTotal).toBeGreaterThan(0)
+    expect(watcher?.lastRttMs).toBeGreaterThan(0)
+    expect(watcher?.lastSeen).toBeGreaterThan(0)
+    expect(watcher?.deaths).toBe(0)
+    const contractDead = once(watcher as never, 'dead')
     const oursDead = ours.nextDeath(DETECTION_MS + 5000)
     const recipeDead = recipe.nextDeath(3 * RECIPE_INTERVAL_MS + 5000)
     await client.freeze()
@@ -80,6 +90,10 @@ describe('ws: dead clients found by the server', () => {
     expect(recipeMeasured).toBeGreaterThan(RECIPE_INTERVAL_MS - 50)
     expect(recipeMeasured).toBeLessThanOrEqual(2 * RECIPE_INTERVAL_MS + 1000)
     expect(ours.watcher.stats).toMatchObject({ connections: 0, deaths: 1 })
+    // …and after the death: events.once works on it ('error' is accepted, never emitted), the state stays 'dead'.
+    const [contractEvent] = await contractDead
+    expect((contractEvent as { reason: unknown }).reason).toBe(death.event?.reason)
+    expect(watcher).toMatchObject({ state: 'dead', deaths: 1, probesSent: 2, lastSeen: undefined })
     await client.thaw()
     await client.kill()
   })
