@@ -152,7 +152,12 @@ async function clients(port, count) {
 }
 
 function spawnRole(args) {
-  const child = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--expose-gc'], stdio: 'inherit' })
+  // BENCH_PROF=<dir>: the server writes a CPU profile there (node --cpu-prof), to see where its time goes.
+  const prof = args[0] === 'server' && BENCH_PROF !== '' ? ['--cpu-prof', `--cpu-prof-dir=${BENCH_PROF}`] : []
+  const child = fork(fileURLToPath(import.meta.url), args, {
+    execArgv: ['--expose-gc', ...prof],
+    stdio: 'inherit',
+  })
   const queue = []
   const waiters = []
   child.on('message', (m) => {
