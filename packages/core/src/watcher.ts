@@ -114,7 +114,8 @@ export interface Watcher<Events extends WatcherEvents = WatcherEvents> {
   readonly lastRttMs: number | undefined
   /**
    * Monotonic ms (`performance.now()` base) of the last byte received (or of reading resuming, or of the
-   * connection starting to be timed); undefined while no connection is being timed (`stalled`, `disconnected`,
+   * connection starting to be timed), as the monitor stamps it: an upper bound, at most one scheduler tick after
+   * it, so it may be a little ahead of `performance.now()`; undefined while no connection is being timed (`stalled`, `disconnected`,
    * `dead`, `stopped`, and `connecting` where the protocol does not time silence before it is ready).
    */
   readonly lastSeen: number | undefined

@@ -127,6 +127,8 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
   /** stop() was called, or the WebSocket closed: no listener, no timer left. */
   private ended = false
   private closed = false
+  /** stop() was called: 'stopped' is final, also after 'dead' or 'disconnected'. */
+  private stopCalled = false
   private deadReason: KeepaliveError | undefined
   /** Monitor events already passed on (bits: probe 1, alive 2, probeError 4). */
   private forwarded = 0
@@ -163,9 +165,9 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
   }
 
   get state(): WebSocketWatcherState {
+    if (this.stopCalled) return 'stopped'
     if (this.deadReason !== undefined) return 'dead'
     if (this.closed) return 'disconnected'
-    if (this.ended) return 'stopped'
     const monitor = this.monitor
     if (monitor === undefined) return 'connecting'
     return monitor.state === 'probing' ? 'probing' : 'idle'
@@ -183,6 +185,7 @@ class WsWatcher extends WatcherEmitter implements WebSocketWatcher {
   }
 
   stop(): void {
+    this.stopCalled = true
     if (this.ended) return
     this.ended = true
     this.unhook()
