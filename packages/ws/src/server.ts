@@ -31,7 +31,7 @@ export interface WebSocketServerWatcherEvents {
 }
 
 export interface WebSocketServerStats {
-  /** Connections watched now. */
+  /** Connections watched now (a connection declared dead leaves at once). */
   readonly connections: number
   /** Connections watched since start. */
   readonly watched: number
@@ -145,6 +145,8 @@ class ServerWatcher extends EventEmitter implements WebSocketServerWatcher, Watc
   }
 
   onDead(ws: WsLike, _watcher: WebSocketWatcher, event: WsDeadEvent): void {
+    // A dead connection is no longer watched: counted out now, not when its terminated socket's 'close' comes.
+    this.watchers.delete(ws)
     if (this.listenerCount('dead') > 0) this.emit('dead', { ws, ...event } satisfies WsServerDeadEvent)
   }
 
