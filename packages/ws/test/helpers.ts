@@ -190,3 +190,69 @@ export async function startThrottle(targetPort: number, bytesPerSecond: number):
   registerCleanup('ws throttle relay', close)
   return { port, url: `ws://127.0.0.1:${port}`, close }
 }
+
+/**
+ * A relay to `target` that drops every ping frame the server sends (what some proxies and load balancers do with
+ * control frames), and passes everything else: the HTTP upgrade, then server frames (unmasked, RFC 6455 §5.2) parsed
+ * across chunk boundaries and forwarded unless their opcode is 0x9. Client → server bytes pass untouched.
+ */
+export async function startPingDropper(targetPort: number): Promise<Throttle & { dropped(): number }> {
+  const sockets = new Set<net.Socket>()
+  let dropped = 0
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    for (const s of [client, upstream]) {
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream)
+    let upgraded = false
+    let pending = Buffer.alloc(0)
+    upstream.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk])
+      if (!upgraded) {
+        const end = pending.indexOf('\r\n\r\n')
+        if (end < 0) return
+        client.write(pending.subarray(0, end + 4))
+        pending = pending.subarray(end + 4)
+        upgraded = true
+      }
+      for (;;) {
+        if (pending.length < 2) return
+        const opcode = (pending[0] as number) & 0x0f
+        let length = (pending[1] as number) & 0x7f
+        let header = 2
+        if (length === 126) {
+          if (pending.length < 4) return
+          length = pending.readUInt16BE(2)
+          header = 4
+        } else if (length === 127) {
+          if (pending.length < 10) return
+          length = Number(pending.readBigUInt64BE(2))
+          header = 10
+        }
+        if (pending.length < header + length) return
+        const frame = pending.subarray(0, header + length)
+        pending = pending.subarray(header + length)
+        if (opcode === 0x9) dropped++
+        else client.write(frame)
+      }
+    })
+  })
+  const { port } = await listen(server)
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => resolve())
+    })
+    return closing
+  }
+  registerCleanup('ws ping-dropping relay', close)
+  return { port, url: `ws://127.0.0.1:${port}`, close, dropped: () => dropped }
+}

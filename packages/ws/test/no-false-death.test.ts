@@ -6,11 +6,13 @@
  * - a client streaming a large message over a slow uplink (a relay passing 1 MB/s): its pong is queued behind the
  *   message for seconds, while bytes keep arriving;
  * - the server's own event loop stalled for longer than the detection time, with live idle clients: what arrived
- *   during the stall is read before any death is confirmed (core's monitor rule).
+ *   during the stall is read before any death is confirmed (core's monitor rule);
+ * - a path that drops ping frames (some proxies and load balancers): pings go unanswered, so a ping-probed watcher
+ *   kills the live client, as the recipe would; the application-message probe keeps it.
  */
 import { expectNoLeaks, type NodeProcess, spawnNode } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
-import { now, startRecipeServer, startThrottle, startWatchedServer } from './helpers.js'
+import { now, startPingDropper, startRecipeServer, startThrottle, startWatchedServer } from './helpers.js'
 
 const CLIENT = new URL('./fixtures/ws-client.ts', import.meta.url)
 const log = (line: string): void => console.info(`[ws no false death] ${line}`)
@@ -96,6 +98,31 @@ describe('ws: live peers are never killed', () => {
     log(`stalled 3 s: ${ours.deaths.length} deaths, stats ${JSON.stringify(ours.watcher.stats)}`)
     expect(ours.deaths).toEqual([])
     expect(ours.watcher.stats).toMatchObject({ connections: 3, deaths: 0 })
+    await client.kill()
+  })
+
+  it('a path that drops ping frames: the ping probe kills the live client, the application-message probe keeps it', async () => {
+    expectNoLeaks()
+    const policy = { idle: 500, interval: 500, probes: 2 } // D = 1500 ms
+    const pinged = await startWatchedServer(policy)
+    const messaged = await startWatchedServer(policy, { probe: { send: (ws) => ws.send('ka-ping') } })
+    const toPinged = await startPingDropper(pinged.port)
+    const toMessaged = await startPingDropper(messaged.port)
+    const client = spawnNode(CLIENT, {
+      args: [JSON.stringify([toPinged.url, toMessaged.url]), 'null'],
+      label: 'ws clients behind a ping-dropping path',
+    })
+    await opened(client, 2)
+    await sleep(1500 + 1500) // two detection times
+    log(
+      `pings dropped (${toPinged.dropped()} dropped): ping probe ${pinged.deaths.length} deaths; ` +
+        `message probe ${messaged.deaths.length} deaths, ${messaged.watcher.stats.probesTotal} probes answered`,
+    )
+    expect(toPinged.dropped()).toBeGreaterThanOrEqual(2)
+    expect(pinged.deaths.length).toBe(1) // what a ping-only heartbeat does behind such a path
+    expect(messaged.deaths).toEqual([])
+    expect(messaged.watcher.stats).toMatchObject({ connections: 1, deaths: 0 })
+    expect(messaged.watcher.stats.probesTotal).toBeGreaterThanOrEqual(3)
     await client.kill()
   })
 })
