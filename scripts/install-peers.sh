@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the integration tests run for real: mosquitto, OpenSSH sshd, iproute2 (ip, ss), nftables, iptables
-# and procps, plus openssl (the tcp tests make a throwaway TLS certificate with it; minimal Debian images lack it), from the distribution's packages (Debian/Ubuntu apt). Installs only what is missing, only as root,
+# and procps, chromium (headless browser as a WebSocket peer, @keepalive/ws), plus openssl (the tcp tests make a throwaway TLS certificate with it; minimal Debian images lack it), from the distribution's packages (Debian/Ubuntu apt). Installs only what is missing, only as root,
 # and says what it found and what it did. Idempotent and quick when everything is there (no apt call at all).
 #
 # Not root: prints what is missing and the command to install it, and exits 0 — the tests that need it are then
@@ -25,8 +25,9 @@ declare -A package_of=(
   [ps]=procps
   [unshare]=util-linux
   [openssl]=openssl
+  [chromium]=chromium
 )
-order=(mosquitto sshd ssh-keygen ip ss nft iptables ps unshare openssl)
+order=(mosquitto sshd ssh-keygen ip ss nft iptables ps unshare openssl chromium)
 
 find_binary() {
   local name=$1 dir
@@ -60,6 +61,7 @@ versions() {
   if bin=$(find_binary ip); then say "  ip:        $("$bin" -V 2>&1 | head -n 1)"; fi
   if bin=$(find_binary nft); then say "  nft:       $("$bin" --version 2>&1 | head -n 1)"; fi
   if bin=$(find_binary iptables); then say "  iptables:  $("$bin" --version 2>&1 | head -n 1)"; fi
+  if bin=$(find_binary chromium); then say "  chromium:  $("$bin" --version 2>/dev/null | head -n 1 || true)"; fi
 }
 
 # pids listening on TCP port $1 whose command is $2 (empty when none or when ss is missing).

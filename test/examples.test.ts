@@ -66,7 +66,16 @@ function run(
 describe('examples', () => {
   it('finds the examples of every package and the two showcases', () => {
     expect(examples.map(([name]) => name)).toEqual(
-      expect.arrayContaining(['core-monitor', 'tcp', 'http', 'mqtt', 'ssh', 'shared-config', 'ping-client']),
+      expect.arrayContaining([
+        'core-monitor',
+        'tcp',
+        'http',
+        'mqtt',
+        'ssh',
+        'ws',
+        'shared-config',
+        'ping-client',
+      ]),
     )
   })
 

@@ -3,7 +3,16 @@ import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
 /** Something a test needs from the machine. */
-export type Prerequisite = 'root' | 'netns' | 'nft' | 'iptables' | 'mosquitto' | 'sshd' | 'ssh-keygen' | 'ss'
+export type Prerequisite =
+  | 'root'
+  | 'netns'
+  | 'nft'
+  | 'iptables'
+  | 'mosquitto'
+  | 'sshd'
+  | 'ssh-keygen'
+  | 'ss'
+  | 'chromium'
 
 /** Binaries live in /usr/sbin on Debian, which is not on a non-root PATH. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin']
@@ -68,6 +77,7 @@ function check(need: Prerequisite): string | undefined {
     case 'mosquitto':
     case 'ssh-keygen':
     case 'ss':
+    case 'chromium':
       reason = findBinary(need) ? undefined : `${need} is not installed`
       break
     case 'sshd':

@@ -71,6 +71,8 @@ export type { OpenSshKeepalive, Ssh2KeepaliveOptions, SshSettings } from './prot
 export { sshSettings } from './protocols/ssh.js'
 export type { TcpSettings } from './protocols/tcp.js'
 export { tcpSettings } from './protocols/tcp.js'
+export type { SocketIoSettings, WsSettings } from './protocols/ws.js'
+export { socketIoSettings, wsSettings } from './protocols/ws.js'
 export { configJsonSchema } from './schema/json-schema.js'
 export { MAX_CONFIG_BYTES, MAX_DURATION_MS, MAX_JITTER, MAX_PROBES } from './schema/limits.js'
 export type { DurationInput, Policy, PolicyInput, PolicyLike, PresetName, Protocol } from './types.js'
