@@ -15,6 +15,7 @@ import * as http from '@keepalive/http'
 import * as mqtt from '@keepalive/mqtt'
 import * as ssh from '@keepalive/ssh'
 import * as tcp from '@keepalive/tcp'
+import * as ws from '@keepalive/ws'
 import { describe, expect, it } from 'vitest'
 import { channelRows } from './channel-tables.js'
 
@@ -26,6 +27,7 @@ const packages = {
   http: http.httpChannels,
   mqtt: mqtt.mqttChannels,
   ssh: ssh.sshChannels,
+  ws: ws.wsChannels,
 } as Record<string, Readonly<Record<string, Channel>>>
 
 /**
