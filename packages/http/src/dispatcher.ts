@@ -24,6 +24,17 @@ import { UndiciUnsupportedError } from './errors.js'
 import { type HttpKeepaliveOptions, type ResolvedOptions, resolveOptions, splitOptions } from './options.js'
 import { isReplayableRequest, whyNotRetry } from './retry-rules.js'
 import { attachFacts, createStats, type HttpPoolStats, httpChannels, type ReuseFacts } from './stats.js'
+import {
+  checkLinked,
+  informationalError,
+  isIdleClose,
+  isInformational,
+  linkNextWrite,
+  socketErrorPort,
+  takeLink,
+  type UndiciSupport,
+  undiciSupport,
+} from './undici-internals.js'
 
 /**
  * The parts of an undici module this file uses (undici 7 and 8 both have them). A structural subset rather than the
@@ -59,12 +70,13 @@ export interface KeepaliveDispatcher extends Dispatcher {
 const ENGINE = 'undici'
 const kRecord = Symbol('keepalive.http.undiciSocket')
 /**
- * The messages of the informational errors a socket we retire is closed with (undici's own idle close uses one too:
- * 'socket idle timeout'; its 'reset' also means a server's `Connection: close`, so our retirements use their own).
+ * The messages of the informational errors a socket we retire is closed with (undici's own idle close uses one too,
+ * see undici-internals.ts; its 'reset' also means a server's `Connection: close`, so our retirements use their own).
  */
 const AGE_MESSAGE = 'socket max age'
 const REQUESTS_MESSAGE = 'socket max requests'
 const MAX_TIMER_MS = 2 ** 31 - 1
+const isOurs = (message: string): boolean => message === AGE_MESSAGE || message === REQUESTS_MESSAGE
 
 interface SocketRecord {
   readonly socket: Socket
@@ -146,14 +158,6 @@ const classes = new WeakMap<
 >()
 
 /**
- * The request whose head is about to be written. undici calls a handler's onRequestStart (onConnect in undici 7's
- * old API) and then writes the request head on the socket in the same synchronous step, so the socket write that
- * follows tells which socket the request went on. Set only for requests whose head goes out in that step (a body
- * that is none, a string or bytes; a stream's head waits for its first chunk), taken by the next write.
- */
-let pendingLink: RequestState | undefined
-
-/**
  * Per dispatcher: options, counters, the sockets' records, the round trips measured. What the request wrappers and
  * the connector share; the Dispatcher subclass only holds it.
  */
@@ -171,12 +175,17 @@ class UndiciEngine {
    * then Pool clientTtl and Client maxRequestsPerClient).
    */
   limitsBySocket = true
+  /** What undici-internals.ts found about this undici module (checked at its first dispatcher). */
+  readonly support: UndiciSupport
+  /** HTTP/2 may be negotiated: requests on a session are not written through the socket's write. */
+  allowH2 = false
 
   constructor(
     readonly u: UndiciModule,
     readonly options: ResolvedOptions,
   ) {
     this.floorMargin = options.margin(0)
+    this.support = undiciSupport(u)
   }
 
   /** A socket from the connector, connected: TCP keepalive, its record, and the write and read watchers. */
@@ -228,18 +237,15 @@ class UndiciEngine {
         record.idleKnown = false
         record.bytesReadAtLastWrite = bytesRead
       }
-      const link = pendingLink
-      if (link !== undefined) {
-        pendingLink = undefined
-        link.record = record
-      }
+      const link = takeLink() as RequestState | undefined
+      if (link !== undefined) link.record = record
       // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
       return (write as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
     } as Socket['write']
     socket.on('error', (error: Error & { code?: string }) => {
       // The same object reaches the failed request's handler: tie it to this socket.
       if (!Object.isFrozen(error)) (error as unknown as Record<symbol, SocketRecord>)[kRecord] = record
-      if (error.code === 'UND_ERR_INFO') this.retired(record, error.message)
+      if (isInformational(error)) this.retired(record, error.message)
     })
     socket.on('end', () => {
       stats.closedByServer += 1
@@ -269,10 +275,7 @@ class UndiciEngine {
    */
   retire(record: SocketRecord, message: typeof AGE_MESSAGE | typeof REQUESTS_MESSAGE): void {
     if (record.socket.destroyed) return
-    const Info = (this.u as { errors?: { InformationalError?: new (message: string) => Error } }).errors
-      ?.InformationalError
-    const error = Info ? new Info(message) : Object.assign(new Error(message), { code: 'UND_ERR_INFO' })
-    record.socket.destroy(error)
+    record.socket.destroy(informationalError(this.u, message))
   }
 
   /**
@@ -280,14 +283,13 @@ class UndiciEngine {
    * `Connection: close`, or, with pipelining > 1, its maxRequestsPerClient) is not ours and not counted.
    */
   retired(record: SocketRecord, message: string): void {
-    const reason =
-      message === 'socket idle timeout'
-        ? 'idle'
-        : message === AGE_MESSAGE
-          ? 'age'
-          : message === REQUESTS_MESSAGE
-            ? 'requests'
-            : undefined
+    const reason = isIdleClose(this.support, record.socket, message, record.idleKnown, isOurs)
+      ? 'idle'
+      : message === AGE_MESSAGE
+        ? 'age'
+        : message === REQUESTS_MESSAGE
+          ? 'requests'
+          : undefined
     if (reason === undefined) return
     if (reason === 'idle') this.stats.expiredIdle += 1
     else this.stats.retired += 1
@@ -309,7 +311,7 @@ class UndiciEngine {
     const own = (error as Record<symbol, SocketRecord | undefined>)[kRecord]
     if (own) return own
     // SocketError('closed') is made at close without an 'error' event; it carries the socket's address.
-    const port = (error as { socket?: { localPort?: number } }).socket?.localPort
+    const port = socketErrorPort(error)
     return port === undefined ? undefined : this.byPort.get(port)
   }
 
@@ -347,7 +349,7 @@ abstract class RequestState {
   responseStarted = false
   /** When the attempt was dispatched, while the origin's round trip is still timed; otherwise -1. */
   started = -1
-  /** The socket the current attempt was written on (see pendingLink). */
+  /** The socket the current attempt was written on (see linkNextWrite in undici-internals.ts). */
   record: SocketRecord | undefined = undefined
   /** Closes the one-off Client of a retry. */
   finished: (() => void) | undefined = undefined
@@ -365,9 +367,22 @@ abstract class RequestState {
     if (engine.timesRtt(this.origin)) this.started = performance.now()
   }
 
+  /** This attempt's head was to be linked to its socket by the next write (linkNextWrite). */
+  awaitingLink = false
+
   gotResponse(): void {
     this.responseStarted = true
+    if (this.awaitingLink) {
+      this.awaitingLink = false
+      // Its head went out before its response came: the write linked it, unless undici changed (or it was HTTP/2).
+      if (!this.engine.allowH2) checkLinked(this.engine.support, this.record !== undefined)
+    }
     if (this.started >= 0) this.engine.noteRtt(this.origin, performance.now() - this.started)
+  }
+
+  linkNextWrite(): void {
+    this.awaitingLink = true
+    linkNextWrite(this)
   }
 
   ended(): void {
@@ -393,7 +408,7 @@ abstract class RequestState {
     const reusedSocket = attempt === 0 && record !== undefined && record.requests > 1
     const bytesArrived = record !== undefined && record.socket.bytesRead > record.startBytesRead
     const reason = whyNotRetry({
-      enabled: engine.options.retry,
+      enabled: engine.options.retry && engine.support.off.retry === undefined,
       reusedSocket,
       attempt,
       responseStarted: this.responseStarted || bytesArrived,
@@ -500,7 +515,7 @@ class RequestWrapper extends RequestState {
     if (this.abortedWith !== undefined) inner.abort(this.abortedWith)
     else {
       if (this.attempt === 0) this.handler.onRequestStart?.(this as never, context as never)
-      if (this.linkable && this.abortedWith === undefined && !inner.aborted) pendingLink = this
+      if (this.linkable && this.abortedWith === undefined && !inner.aborted) this.linkNextWrite()
     }
   }
   onRequestUpgrade(inner: Controller, statusCode: number, headers: unknown, socket: unknown): void {
@@ -551,7 +566,7 @@ class LegacyRequestWrapper extends RequestState {
     if (this.abortedWith !== undefined) abort(this.abortedWith)
     else {
       if (this.attempt === 0) this.legacy.onConnect(this.abortFn, context)
-      if (this.linkable && this.abortedWith === undefined) pendingLink = this
+      if (this.linkable && this.abortedWith === undefined) this.linkNextWrite()
     }
   }
   onResponseStarted(): void {
@@ -610,7 +625,10 @@ function dispatcherClass(u: UndiciModule) {
       // With more than one request in flight per socket, "between requests" is not known here: undici's Pool then
       // retires whole Clients at clientTtl instead (checked on every dispatch, which is why it is not the default).
       const pipelining = (poolOptions as { pipelining?: unknown }).pipelining
-      state.limitsBySocket = pipelining === undefined || pipelining === 0 || pipelining === 1
+      state.limitsBySocket =
+        (pipelining === undefined || pipelining === 0 || pipelining === 1) &&
+        state.support.off.limits === undefined
+      state.allowH2 = (poolOptions as { allowH2?: unknown }).allowH2 === true
       state.retryClientOptions = { ...poolOptions, keepAliveTimeoutThreshold: options.margin(0) }
       this.#agent = new u.Agent({
         factory: (origin: string | URL, agentOpts: object) => {

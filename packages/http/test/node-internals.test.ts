@@ -18,20 +18,7 @@ import {
   takesNewestFree,
   watchSocketWrites,
 } from '../src/node-internals.js'
-
-/** A server that answers the first request on each connection and drops the connection on the second (the race). */
-async function dropsSecondRequest() {
-  const perSocket = new WeakMap<object, number>()
-  const seen: string[] = []
-  const server = await startHttpServer((req, res) => {
-    const n = (perSocket.get(req.socket) ?? 0) + 1
-    perSocket.set(req.socket, n)
-    seen.push(`${req.method} ${req.url} ${n}`)
-    if (n === 2) req.socket.destroy()
-    else res.end('ok')
-  })
-  return { server, seen }
-}
+import { startStaleServer } from './stale-server.js'
 
 function send(agent: http.Agent, url: string, options: http.RequestOptions = {}, body?: string) {
   return new Promise<{ status: number; body: string; socket: Socket }>((resolve, reject) => {
@@ -222,7 +209,7 @@ describe(`node:http ${process.versions.node} internals`, () => {
   })
 
   it('a request whose reused socket died before any response byte is sent again on a new socket (createSocket, onSocket, destroyed/_closed)', async () => {
-    const { server, seen } = await dropsSecondRequest()
+    const { server, seen } = await startStaleServer()
     const agent = createAgent()
     try {
       const first = await send(agent, server.url)
@@ -241,7 +228,7 @@ describe(`node:http ${process.versions.node} internals`, () => {
 
 describe('a failed check turns its feature off, with a warning naming what changed', () => {
   it('ClientRequest.prototype.onSocket missing: retry off (KEEPALIVE_HTTP_NODE_CHANGED), requests still work', async () => {
-    const { server, seen } = await dropsSecondRequest()
+    const { server, seen } = await startStaleServer()
     const proto = http.ClientRequest.prototype as unknown as { onSocket?: unknown }
     const onSocket = proto.onSocket
     const warnings: Error[] = []
