@@ -4,7 +4,9 @@
  * Built from undici's public parts: an Agent whose Pools make Clients (keepAliveTimeout = core's idle budget,
  * keepAliveTimeoutThreshold = the round-trip margin, maxRequestsPerClient = jittered maxRequestsPerSocket) that
  * connect through our connector (undici's buildConnector, then full TCP keepalive from @keepalive/tcp on the
- * connected socket). undici itself honours `Keep-Alive: timeout=` and checks an idle socket's deadline before reuse.
+ * connected socket). undici itself honours `Keep-Alive: timeout=` and closes an idle socket at its timer; undici 8
+ * also reads the clock before reusing one (client-h1.js isIdleSocketExpired: a timer held up by a busy event loop), undici
+ * 7 does not (it only lets pending FIN/RST be read first, scheduleIdleSocketValidation).
  * The connector also watches each socket's bytes, so that when a request fails the error can be traced to its
  * socket: was it reused, had any response byte arrived? That is what the retry needs, and undici's RetryHandler
  * cannot tell (it retries fresh sockets too, and no non-idempotent request at all). A socket past its (jittered)
