@@ -32,7 +32,7 @@ import {
   watchSocketWrites,
 } from './node-internals.js'
 import { type HttpKeepaliveOptions, type ResolvedOptions, resolveOptions, splitOptions } from './options.js'
-import { isReplayableRequest, MAX_REPLAY_BYTES, whyNotRetry } from './retry-rules.js'
+import { isIdempotencyKey, isReplayableRequest, MAX_REPLAY_BYTES, whyNotRetry } from './retry-rules.js'
 import {
   attachFacts,
   createStats,
@@ -280,7 +280,7 @@ class NodePool {
       reusedSocket,
       attempt: track.attempt,
       responseStarted,
-      replayableMethod: isReplayableRequest(req.method, req.hasHeader('idempotency-key')),
+      replayableMethod: isReplayableRequest(req.method, isIdempotencyKey(req.getHeader('idempotency-key'))),
       bodyKept: !track.overflow && (track.chunks !== undefined || !track.written),
       aborted: track.aborted,
       error,

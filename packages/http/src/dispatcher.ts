@@ -24,7 +24,7 @@ import type * as Undici from 'undici'
 import type { Dispatcher } from 'undici'
 import { UndiciUnsupportedError } from './errors.js'
 import { type HttpKeepaliveOptions, type ResolvedOptions, resolveOptions, splitOptions } from './options.js'
-import { isReplayableRequest, whyNotRetry } from './retry-rules.js'
+import { isIdempotencyKey, isReplayableRequest, whyNotRetry } from './retry-rules.js'
 import { attachFacts, createStats, type HttpPoolStats, httpChannels, type ReuseFacts } from './stats.js'
 import {
   checkLinked,
@@ -716,24 +716,28 @@ function isReplayableBody(body: unknown): boolean {
   )
 }
 
+/** True when the request's headers carry a real Idempotency-Key (isIdempotencyKey: a value that names a key). */
 function hasIdempotencyKey(headers: unknown): boolean {
   if (!headers || typeof headers !== 'object') return false
+  const isKey = (name: unknown) => String(name ?? '').toLowerCase() === 'idempotency-key'
   if (Array.isArray(headers)) {
     // undici's flat form [name, value, name, value, …], or pairs.
     for (let i = 0; i < headers.length; i += 1) {
       const item = headers[i]
-      const name = Array.isArray(item) ? item[0] : i % 2 === 0 ? item : undefined
-      if (String(name ?? '').toLowerCase() === 'idempotency-key') return true
+      if (Array.isArray(item)) {
+        if (isKey(item[0]) && isIdempotencyKey(item[1])) return true
+      } else if (i % 2 === 0 && isKey(item) && isIdempotencyKey(headers[i + 1])) return true
     }
     return false
   }
   if (Symbol.iterator in headers && typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const pair of headers as Iterable<unknown>) {
-      if (Array.isArray(pair) && String(pair[0]).toLowerCase() === 'idempotency-key') return true
+      if (Array.isArray(pair) && isKey(pair[0]) && isIdempotencyKey(pair[1])) return true
     }
     return false
   }
-  return Object.keys(headers).some((key) => key.toLowerCase() === 'idempotency-key')
+  const record = headers as Record<string, unknown>
+  return Object.keys(record).some((name) => isKey(name) && isIdempotencyKey(record[name]))
 }
 
 /** Makes Node's global fetch (and undici's global request/fetch) use a dispatcher with the policy. Returns it. */

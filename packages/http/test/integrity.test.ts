@@ -49,7 +49,10 @@ describe('a POST is sent again only with a real Idempotency-Key (#21 item 1)', (
             'idempotency-key': value as string,
           }).catch((e: unknown) => e)
           expect(error).toMatchObject({ code: 'ECONNRESET' })
-          expect(getReuseFacts(error)).toMatchObject({ reusedSocket: true, notRetriedBecause: 'not idempotent' })
+          expect(getReuseFacts(error)).toMatchObject({
+            reusedSocket: true,
+            notRetriedBecause: 'not idempotent',
+          })
         }
         const first = await undici.request(server.url, { dispatcher, method: 'POST', body: 'body' })
         await first.body.text()
@@ -63,8 +66,14 @@ describe('a POST is sent again only with a real Idempotency-Key (#21 item 1)', (
           })
           .catch((e: unknown) => e)
         expect(error).toMatchObject({ code: 'UND_ERR_SOCKET' })
-        expect(getReuseFacts(error)).toMatchObject({ reusedSocket: true, notRetriedBecause: 'not idempotent' })
-        const posts = seen.filter((line) => line.startsWith('POST /node') || line.startsWith('POST /undici'))
+        expect(getReuseFacts(error)).toMatchObject({
+          reusedSocket: true,
+          notRetriedBecause: 'not idempotent',
+        })
+        // Once each (a null or empty key goes on the wire as "null" or nothing: not a key).
+        const posts = seen
+          .filter((line) => line.startsWith('POST /node') || line.startsWith('POST /undici'))
+          .map((line) => line.split(' ').slice(0, 3).join(' '))
         expect(posts).toEqual([...(value === undefined ? [] : ['POST /node 2']), 'POST /undici 2'])
       } finally {
         agent.destroy()
