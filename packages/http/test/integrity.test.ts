@@ -5,8 +5,11 @@
  * no request or socket behind.
  */
 import http from 'node:http'
+import { startDelayProxy } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { createAgent, createDispatcher, getReuseFacts } from '../src/index.js'
+import { type RaceResult, raceNode, raceUndici } from './race-clients.js'
+import { startRaceServer } from './race-server.js'
 import { startStaleServer } from './stale-server.js'
 import { undici } from './undici-version.js'
 
@@ -108,6 +111,76 @@ describe('a POST is sent again only with a real Idempotency-Key (#21 item 1)', (
     } finally {
       agent.destroy()
       await dispatcher.close()
+    }
+  })
+})
+
+function merge(a: RaceResult, b: RaceResult): RaceResult {
+  const errors = { ...a.errors }
+  for (const [code, n] of Object.entries(b.errors)) errors[code] = (errors[code] ?? 0) + n
+  return { ok: a.ok + b.ok, failed: a.failed + b.failed, errors, samples: [...a.samples, ...b.samples] }
+}
+
+/** `timeout=1` as servers spell it: undici 7's parser reads only the first, undici 8's the first two. */
+const SPELLINGS = ['timeout=1', 'Timeout=1', 'TIMEOUT=1', 'timeout = 1', 'timeout="1"']
+
+describe('the dispatcher retires idle sockets by the tolerant hint parser, as the agent does (#21 item 2)', () => {
+  it(`every spelling of timeout=1 from a server closing at exactly 1 s: 0 POSTs lost on either engine`, async () => {
+    // Half the chains wait 0.96–1.02 s between POSTs (right at the server's close, as in #21), half 0.3–0.6 s (well below
+    // the hint: those sockets must still be reused).
+    const near = { chains: 20, requestsPerChain: 6, minGapMs: 960, maxGapMs: 1020, method: 'POST' }
+    const below = { ...near, minGapMs: 300, maxGapMs: 600 }
+    const perEngine = 2 * near.chains * near.requestsPerChain
+    const runs = await Promise.all(
+      SPELLINGS.map(async (spelling, i) => {
+        const server = await startRaceServer({ idleTimeoutMs: 1000, keepAliveHeaders: [spelling] })
+        const proxy = await startDelayProxy({
+          target: { host: server.host, port: server.port },
+          oneWayDelayMs: 15,
+        })
+        const at = { host: proxy.host, port: proxy.port }
+        // fifo: each request takes the socket idle longest, the one nearest the server's close.
+        const agent = createAgent(undefined, { scheduling: 'fifo' })
+        const dispatcher = createDispatcher(undefined, { undici })
+        try {
+          const [n1, n2, u1, u2] = await Promise.all([
+            raceNode(agent, { ...near, ...at, idPrefix: `n${i}` }),
+            raceNode(agent, { ...below, ...at, idPrefix: `m${i}` }),
+            raceUndici(undici.request, dispatcher, { ...near, ...at, idPrefix: `u${i}` }),
+            raceUndici(undici.request, dispatcher, { ...below, ...at, idPrefix: `v${i}` }),
+          ])
+          return {
+            spelling,
+            node: merge(n1, n2),
+            und: merge(u1, u2),
+            agent: agent.stats,
+            dispatcher: dispatcher.stats,
+            seen: server.seen,
+          }
+        } finally {
+          agent.destroy()
+          await dispatcher.close()
+        }
+      }),
+    )
+    for (const run of runs) {
+      console.log(
+        `[hint ${JSON.stringify(run.spelling)}, ${perEngine} POSTs each] node:http failed ${run.node.failed}` +
+          ` (reused ${run.agent.socketsReused}, expired ${run.agent.expiredIdle}); undici failed ${run.und.failed} ${JSON.stringify(run.und.errors)}` +
+          ` (reused ${run.dispatcher.socketsReused}, expired ${run.dispatcher.expiredIdle})`,
+      )
+    }
+    for (const run of runs) {
+      expect({ spelling: run.spelling, node: run.node.errors, undici: run.und.errors }).toEqual({
+        spelling: run.spelling,
+        node: {},
+        undici: {},
+      })
+      // Sockets idle for less than the hint are still reused, and no POST reached the server twice.
+      expect(run.node.ok + run.und.ok).toBe(2 * perEngine)
+      expect(run.agent.socketsReused).toBeGreaterThan(0)
+      expect(run.dispatcher.socketsReused).toBeGreaterThan(0)
+      expect(Math.max(...run.seen.values())).toBe(1)
     }
   })
 })
