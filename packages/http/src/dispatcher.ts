@@ -4,9 +4,11 @@
  * Built from undici's public parts: an Agent whose Pools make Clients (keepAliveTimeout = core's idle budget,
  * keepAliveTimeoutThreshold = the round-trip margin, maxRequestsPerClient = jittered maxRequestsPerSocket) that
  * connect through our connector (undici's buildConnector, then full TCP keepalive from @keepalive/tcp on the
- * connected socket). undici itself honours `Keep-Alive: timeout=` and closes an idle socket at its timer; undici 8
- * also reads the clock before reusing one (client-h1.js isIdleSocketExpired: a timer held up by a busy event loop), undici
- * 7 does not (it only lets pending FIN/RST be read first, scheduleIdleSocketValidation).
+ * connected socket). Each socket's idle budget comes from core's tolerant Keep-Alive parser, as the agent's does: a
+ * timer per socket armed when a request ends, and a look at the deadlines before each dispatch (UndiciEngine.armIdle,
+ * pruneIdle). undici's own keep-alive timer stays underneath and can only close sooner; its parser misses spellings
+ * (undici 7 reads `timeout=N` exactly, undici 8 in any case but not `timeout = N` or quoted). undici 8 also reads the
+ * clock before reusing an idle socket (client-h1.js isIdleSocketExpired); undici 7 does not.
  * The connector also watches each socket's bytes, so that when a request fails the error can be traced to its
  * socket: was it reused, had any response byte arrived? That is what the retry needs, and undici's RetryHandler
  * cannot tell (it retries fresh sockets too, and no non-idempotent request at all). A socket past its (jittered)
@@ -77,8 +79,10 @@ const kRecord = Symbol('keepalive.http.undiciSocket')
  */
 const AGE_MESSAGE = 'socket max age'
 const REQUESTS_MESSAGE = 'socket max requests'
+const IDLE_MESSAGE = 'socket idle budget'
 const MAX_TIMER_MS = 2 ** 31 - 1
-const isOurs = (message: string): boolean => message === AGE_MESSAGE || message === REQUESTS_MESSAGE
+const isOurs = (message: string): boolean =>
+  message === AGE_MESSAGE || message === REQUESTS_MESSAGE || message === IDLE_MESSAGE
 
 interface SocketRecord {
   readonly socket: Socket
@@ -98,6 +102,14 @@ interface SocketRecord {
   /** Its (jittered) maxRequestsPerSocket, 0 for none: retired when that many requests have ended on it. */
   maxRequests: number
   ageTimer: NodeJS.Timeout | undefined
+  /**
+   * Retires the socket at its idle budget (core's tolerant hint parser, as the agent), armed when a request ends;
+   * re-armed with refresh() while the budget stays the same. Firing while a request is on the socket does nothing.
+   */
+  idleTimer: NodeJS.Timeout | undefined
+  idleBudget: number
+  /** When the idle budget runs out (infinite while a request is on the socket). */
+  idleDeadline: number
 }
 
 type AnyHandler = Dispatcher.DispatchHandler & Record<string, unknown>
@@ -206,6 +218,9 @@ class UndiciEngine {
       aged: false,
       maxRequests: 0,
       ageTimer: undefined,
+      idleTimer: undefined,
+      idleBudget: -1,
+      idleDeadline: Number.POSITIVE_INFINITY,
     }
     ;(socket as unknown as Record<symbol, SocketRecord>)[kRecord] = record
     const stats = this.stats
@@ -237,6 +252,7 @@ class UndiciEngine {
         if (record.requests > 1) stats.socketsReused += 1
         record.idleMs = record.idleKnown ? performance.now() - record.lastReadAt : undefined
         record.idleKnown = false
+        record.idleDeadline = Number.POSITIVE_INFINITY
         record.bytesReadAtLastWrite = bytesRead
       }
       const link = takeLink() as RequestState | undefined
@@ -262,6 +278,7 @@ class UndiciEngine {
     })
     socket.once('close', () => {
       if (record.ageTimer !== undefined) clearTimeout(record.ageTimer)
+      if (record.idleTimer !== undefined) clearTimeout(record.idleTimer)
       // undici fails the socket's requests inside its own 'close' listener, after this one: keep the record a tick.
       if (port !== undefined) setImmediate(() => this.byPort.get(port) === record && this.byPort.delete(port))
     })
@@ -275,7 +292,10 @@ class UndiciEngine {
    * pipelines one request per socket unless told otherwise, and this one is complete). undici treats the
    * informational error as its own idle-timeout close: nothing fails, the next request connects anew.
    */
-  retire(record: SocketRecord, message: typeof AGE_MESSAGE | typeof REQUESTS_MESSAGE): void {
+  retire(
+    record: SocketRecord,
+    message: typeof AGE_MESSAGE | typeof REQUESTS_MESSAGE | typeof IDLE_MESSAGE,
+  ): void {
     if (record.socket.destroyed) return
     record.socket.destroy(informationalError(this.u, message))
   }
@@ -285,13 +305,14 @@ class UndiciEngine {
    * `Connection: close`, or, with pipelining > 1, its maxRequestsPerClient) is not ours and not counted.
    */
   retired(record: SocketRecord, message: string): void {
-    const reason = isIdleClose(this.support, record.socket, message, record.idleKnown, isOurs)
-      ? 'idle'
-      : message === AGE_MESSAGE
-        ? 'age'
-        : message === REQUESTS_MESSAGE
-          ? 'requests'
-          : undefined
+    const reason =
+      message === IDLE_MESSAGE || isIdleClose(this.support, record.socket, message, record.idleKnown, isOurs)
+        ? 'idle'
+        : message === AGE_MESSAGE
+          ? 'age'
+          : message === REQUESTS_MESSAGE
+            ? 'requests'
+            : undefined
     if (reason === undefined) return
     if (reason === 'idle') this.stats.expiredIdle += 1
     else this.stats.retired += 1
@@ -306,6 +327,51 @@ class UndiciEngine {
         requests: record.requests,
       })
     }
+  }
+
+  /**
+   * A request ended on the socket (it is idle now): arm its idle budget for the response's Keep-Alive hint, read by
+   * core's tolerant parser like the agent's (undici's own reads `timeout=N` only in its exact spelling, and keeps the
+   * socket for its default when it misses one). undici's own keep-alive timer stays: it can only close sooner.
+   */
+  armIdle(record: SocketRecord, origin: string, hint: string | undefined, now: number): void {
+    const budget = this.options.idleBudget(hint, this.rtt.get(origin) ?? 0)
+    if (budget <= 0) {
+      this.retire(record, IDLE_MESSAGE)
+      return
+    }
+    const ms = Math.min(Math.max(1, Math.floor(budget)), MAX_TIMER_MS)
+    record.idleDeadline = now + ms
+    if (record.idleDeadline < this.earliestIdle) this.earliestIdle = record.idleDeadline
+    if (record.idleTimer !== undefined && record.idleBudget === ms) {
+      record.idleTimer.refresh()
+      return
+    }
+    if (record.idleTimer !== undefined) clearTimeout(record.idleTimer)
+    record.idleBudget = ms
+    record.idleTimer = setTimeout(() => {
+      if (record.idleKnown) this.retire(record, IDLE_MESSAGE)
+    }, ms)
+    record.idleTimer.unref()
+  }
+
+  /** No socket's idle deadline is earlier than this (lowered when one is armed, recomputed by pruneIdle). */
+  earliestIdle = Number.POSITIVE_INFINITY
+
+  /**
+   * Before a request is dispatched: any idle socket past its deadline is retired now, even if its timer has not fired
+   * yet (a busy event loop fires timers late). One clock read when none can be (the usual case).
+   */
+  pruneIdle(): void {
+    const now = performance.now()
+    if (now < this.earliestIdle) return
+    let earliest = Number.POSITIVE_INFINITY
+    for (const record of this.byPort.values()) {
+      if (!record.idleKnown || record.socket.destroyed) continue
+      if (record.idleDeadline <= now) this.retire(record, IDLE_MESSAGE)
+      else if (record.idleDeadline < earliest) earliest = record.idleDeadline
+    }
+    this.earliestIdle = earliest
   }
 
   recordOf(error: unknown): SocketRecord | undefined {
@@ -369,6 +435,8 @@ abstract class RequestState {
     if (engine.timesRtt(this.origin)) this.started = performance.now()
   }
 
+  /** The response's Keep-Alive header, raw (read by core's parser when the request ends). */
+  hint: string | undefined = undefined
   /** This attempt's head was to be linked to its socket by the next write (linkNextWrite). */
   awaitingLink = false
 
@@ -392,12 +460,17 @@ abstract class RequestState {
     if (record !== undefined) {
       // The socket is idle from now. Noted here rather than by a 'data' listener on the socket: undici reads its
       // sockets through 'readable', and a 'data' listener next to it cost 10–15 % of the client's CPU at 50 in flight.
-      record.lastReadAt = performance.now()
+      const now = performance.now()
+      record.lastReadAt = now
       record.idleKnown = true
-      // Between requests now (one request per socket at a time): a socket past its age or its requests goes.
-      if (record.aged) this.engine.retire(record, AGE_MESSAGE)
+      // Between requests now (one request per socket at a time): a socket past its age or its requests goes; the
+      // others may stay idle for their budget.
+      const engine = this.engine
+      if (record.aged) engine.retire(record, AGE_MESSAGE)
       else if (record.maxRequests > 0 && record.requests >= record.maxRequests) {
-        this.engine.retire(record, REQUESTS_MESSAGE)
+        engine.retire(record, REQUESTS_MESSAGE)
+      } else if (engine.limitsBySocket && !record.socket.destroyed) {
+        engine.armIdle(record, this.origin, this.hint, now)
       }
     }
     this.finished?.()
@@ -526,6 +599,8 @@ class RequestWrapper extends RequestState {
   }
   onResponseStart(inner: Controller, statusCode: number, headers: unknown, statusMessage?: string): void {
     this.gotResponse()
+    const value = (headers as Record<string, unknown> | undefined)?.['keep-alive']
+    this.hint = typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : undefined
     this.current = inner
     this.handler.onResponseStart?.(this as never, statusCode, headers as never, statusMessage)
   }
@@ -576,6 +651,7 @@ class LegacyRequestWrapper extends RequestState {
   }
   onHeaders(statusCode: number, rawHeaders: unknown, resume: () => void, statusText?: string): boolean {
     this.gotResponse()
+    this.hint = Array.isArray(rawHeaders) ? keepAliveHint(rawHeaders) : undefined
     return this.legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true
   }
   onData(chunk: Buffer): boolean {
@@ -682,6 +758,7 @@ function dispatcherClass(u: UndiciModule) {
      */
     override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const h = handler as AnyHandler
+      this.#engine.pruneIdle()
       const wrapped =
         typeof h?.onRequestStart !== 'function' && typeof h?.onConnect === 'function'
           ? new LegacyRequestWrapper(this.#engine, opts, h as unknown as LegacyHandler)
@@ -703,6 +780,19 @@ function dispatcherClass(u: UndiciModule) {
   }
   classes.set(u, PolicyDispatcher as never)
   return PolicyDispatcher
+}
+
+/** The Keep-Alive header's value(s) in undici 7's raw header list [name, value, …] (Buffers or strings), joined. */
+function keepAliveHint(raw: unknown[]): string | undefined {
+  let hint: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as { length: number; toString(): string }
+    if (name?.length === 10 && name.toString().toLowerCase() === 'keep-alive') {
+      const value = String(raw[i + 1])
+      hint = hint === undefined ? value : `${hint}, ${value}`
+    }
+  }
+  return hint
 }
 
 /** A body we can send again as it is: none, a string, or bytes (streams and iterables are consumed by the first try). */
