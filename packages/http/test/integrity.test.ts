@@ -184,3 +184,46 @@ describe('the dispatcher retires idle sockets by the tolerant hint parser, as th
     }
   })
 })
+
+/** Connections the server still holds open. */
+function openConnections(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))))
+}
+
+describe('close() and destroy() leave no retried request behind (#21 item 3)', () => {
+  for (const how of ['close', 'destroy'] as const) {
+    it(`dispatcher.${how}() with a retried request pending: settles only once the request and its socket are gone`, async () => {
+      const { server, seen } = await startStaleServer({ neverAnswer: (url) => url === '/hang' })
+      const dispatcher = createDispatcher(undefined, { undici })
+      const first = await undici.request(server.url, { dispatcher })
+      await first.body.text()
+      await sleep(20)
+      const pending = undici.request(`${server.url}/hang`, { dispatcher }).then(
+        () => 'answered',
+        (e: unknown) => e,
+      )
+      // The reset, then the retry on its own socket, which the server never answers.
+      for (let i = 0; i < 100 && !seen.includes('GET /hang 1'); i += 1) await sleep(10)
+      expect(seen).toEqual(['GET / 1', 'GET /hang 2', 'GET /hang 1'])
+      expect(dispatcher.stats.requestsRetried).toBe(1)
+      let settled = false
+      if (how === 'close') {
+        // undici's close() waits for the requests in flight: while the retry hangs, close() must not resolve.
+        const closed = dispatcher.close().then(() => {
+          settled = true
+        })
+        await sleep(300)
+        expect(settled).toBe(false)
+        await dispatcher.destroy()
+        await closed
+      } else {
+        await dispatcher.destroy()
+      }
+      // Settled with the caller's request failed (not left pending), and no connection left at the server.
+      const outcome = await Promise.race([pending, sleep(100).then(() => 'still pending')])
+      expect(outcome).toBeInstanceOf(Error)
+      await sleep(50)
+      expect(await openConnections(server.server)).toBe(0)
+    })
+  }
+})
