@@ -191,6 +191,10 @@ class UndiciEngine {
   limitsBySocket = true
   /** What undici-internals.ts found about this undici module (checked at its first dispatcher). */
   readonly support: UndiciSupport
+  /** The one-off Clients carrying retries now: not the Agent's, so close() and destroy() see to them here. */
+  readonly retryClients = new Set<Dispatcher>()
+  /** destroy() was called: no request is sent again after it. */
+  destroyed = false
   /** HTTP/2 may be negotiated: requests on a session are not written through the socket's write. */
   allowH2 = false
 
@@ -489,7 +493,7 @@ abstract class RequestState {
       responseStarted: this.responseStarted || bytesArrived,
       replayableMethod: isReplayableRequest(opts.method, hasIdempotencyKey(opts.headers)),
       bodyKept: this.linkable,
-      aborted: this.abortedWith !== undefined,
+      aborted: this.abortedWith !== undefined || engine.destroyed,
       error,
     })
     const facts: ReuseFacts = Object.freeze({
@@ -515,12 +519,15 @@ abstract class RequestState {
       }
       // The retry goes on a socket of its own: a pooled one could be the next stale socket of the same race.
       const client = new engine.u.Client(this.origin, engine.retryClientOptions as never)
+      // Kept by the engine until the retry ends, so the dispatcher's close() waits for it and destroy() ends it.
+      engine.retryClients.add(client)
       this.attempt = 1
       this.firstError = error
       this.responseStarted = false
       this.record = undefined
       this.started = this.started >= 0 ? performance.now() : -1
       this.finished = () => {
+        engine.retryClients.delete(client)
         client.close().catch(() => {})
       }
       ;(client.dispatch as AnyDispatch).call(client, opts, this)
@@ -765,15 +772,29 @@ function dispatcherClass(u: UndiciModule) {
           : new RequestWrapper(this.#engine, opts, h)
       return (this.#agent.dispatch as AnyDispatch).call(this.#agent, opts, wrapped)
     }
+    /**
+     * undici's close(): resolves once every request in flight has ended and every socket is closed — the retries on
+     * their own Clients included (a request failing during the Agent's close may start one: they are looked at after).
+     */
     override close(callback?: () => void): Promise<void> {
-      const done = this.#agent.close()
+      const engine = this.#engine
+      const done = this.#agent
+        .close()
+        .then(() => Promise.all(Array.from(engine.retryClients, (client) => client.close())))
+        .then(() => undefined)
       if (callback) done.then(callback, callback)
       return done
     }
     // biome-ignore lint/suspicious/noExplicitAny: undici's overloads (err?, callback?) in one signature.
     override destroy(...args: any[]): any {
       const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
-      const done = this.#agent.destroy((args[0] as Error | null | undefined) ?? null)
+      const error = (args[0] as Error | null | undefined) ?? null
+      const engine = this.#engine
+      engine.destroyed = true
+      const done = Promise.all([
+        this.#agent.destroy(error),
+        ...Array.from(engine.retryClients, (client) => client.destroy(error)),
+      ]).then(() => undefined)
       if (callback) done.then(callback, callback)
       return done
     }

@@ -5,7 +5,7 @@
  * no request or socket behind.
  */
 import http from 'node:http'
-import { startDelayProxy } from '@keepalive/test-harness'
+import { expectNoLeaks, startDelayProxy } from '@keepalive/test-harness'
 import { describe, expect, it } from 'vitest'
 import { createAgent, createDispatcher, getReuseFacts } from '../src/index.js'
 import { type RaceResult, raceNode, raceUndici } from './race-clients.js'
@@ -193,6 +193,7 @@ function openConnections(server: http.Server): Promise<number> {
 describe('close() and destroy() leave no retried request behind (#21 item 3)', () => {
   for (const how of ['close', 'destroy'] as const) {
     it(`dispatcher.${how}() with a retried request pending: settles only once the request and its socket are gone`, async () => {
+      expectNoLeaks() // after the test's own cleanups: no socket, timer or handle of the client left
       const { server, seen } = await startStaleServer({ neverAnswer: (url) => url === '/hang' })
       const dispatcher = createDispatcher(undefined, { undici })
       const first = await undici.request(server.url, { dispatcher })
