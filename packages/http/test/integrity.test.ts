@@ -167,7 +167,11 @@ describe('the dispatcher retires idle sockets by the tolerant hint parser, as th
       console.log(
         `[hint ${JSON.stringify(run.spelling)}, ${perEngine} POSTs each] node:http failed ${run.node.failed}` +
           ` (reused ${run.agent.socketsReused}, expired ${run.agent.expiredIdle}); undici failed ${run.und.failed} ${JSON.stringify(run.und.errors)}` +
-          ` (reused ${run.dispatcher.socketsReused}, expired ${run.dispatcher.expiredIdle})`,
+          ` (reused ${run.dispatcher.socketsReused}, expired ${run.dispatcher.expiredIdle})` +
+          // Why a failure was not retried, and how long its socket had been idle: printed before the assertion.
+          [...run.node.samples, ...run.und.samples]
+            .map((e) => `; ${(e as Error).message}: ${JSON.stringify(getReuseFacts(e))}`)
+            .join(''),
       )
     }
     for (const run of runs) {
