@@ -20,10 +20,12 @@ import type { HttpClientSettings, PolicyLike } from '@keepalive/core'
 import { applyTcpKeepalive } from '@keepalive/tcp'
 import {
   baseAddRequest,
+  checkFirstRequest,
   type NodeFeature,
   nodeFeatureOff,
   removeFreeSocket,
   replaceRequestMethods,
+  requestNotAdded,
   requestOnSocket,
   resendOnNewSocket,
   responseOf,
@@ -56,6 +58,8 @@ export type KeepaliveAgent = http.Agent & KeepaliveAgentExtras
 export type KeepaliveHttpsAgent = https.Agent & KeepaliveAgentExtras
 
 const kState = Symbol('keepalive.http.socket')
+/** A request wrote on one of our sockets without passing addRequest (node-internals turns features off once). */
+let notAddedSeen = false
 const kTrack = Symbol('keepalive.http.request')
 const ENGINE = 'node:http'
 
@@ -192,7 +196,13 @@ class NodePool {
   onWrite(state: SocketState, socket: Socket, chunk: unknown, encoding: BufferEncoding | undefined): void {
     const req = requestOnSocket(socket)
     const track = req ? trackOf(req) : undefined
-    if (!track) return
+    if (!track) {
+      if (req !== undefined && !notAddedSeen) {
+        notAddedSeen = true
+        requestNotAdded()
+      }
+      return
+    }
     if (state.current !== track) {
       state.current = track
       track.socket = state
@@ -225,6 +235,7 @@ class NodePool {
   }
 
   addRequest(req: http.ClientRequest): void {
+    checkFirstRequest(req)
     this.pruneFree()
     const track: RequestTrack = {
       pool: this,

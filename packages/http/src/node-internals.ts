@@ -5,8 +5,8 @@
  *
  * | assumption | checked | feature that depends on it |
  * |---|---|---|
- * | ClientRequest's constructor hands itself to `agent.addRequest(req, options)` (`Agent.prototype.addRequest`) | load | retry; pruning before a request |
- * | a new ClientRequest has `res === null` (set to the response at its head), `destroyed === false`, `_closed === false`, and `timeout` from its options; `setTimeout` sets `timeoutCb` | load | retry |
+ * | ClientRequest's constructor hands itself to `agent.addRequest(req, options)` (`Agent.prototype.addRequest`) | load (the method); the first write on a pooled socket (that it was called) | retry; pruning before a request |
+ * | a new ClientRequest has `res === null` (set to the response at its head), `destroyed === false`, `_closed === false` and `timeoutCb === null` (its timeout listener, once set) | the first request | retry |
  * | `Agent.prototype.createSocket(req, options, cb)` and `ClientRequest.prototype.onSocket(socket)` | load | retry |
  * | an Agent listens to its own `'free'` event `(socket, options)`, emitted by the request when its socket is free | load | request counts: retry, maxRequestsPerSocket, maxSocketAge |
  * | `agent.freeSockets[name]` lists and the `totalSocketCount` counter the agent keeps with them; `scheduling` | load | pruning before a request |
@@ -16,6 +16,9 @@
  * every Node of the matrix: a request writes its bytes through its socket's `write` property and emits its events
  * through its own `emit` property (so replacing them sees every byte and event); lifo takes the last socket of a free
  * list and fifo the first; after `destroyed`/`_closed` are reset, `onSocket` sends the request again.
+ *
+ * No request is made at load: on Node 22+ a ClientRequest announces itself on `http.client.request.created`, and an
+ * APM subscribed to it would see a request that never was. What only a request can show is checked on the first one.
  *
  * A failed check turns the feature off for the process, with one process warning naming what changed
  * (code KEEPALIVE_HTTP_NODE_CHANGED); requests keep working without it.
@@ -70,38 +73,11 @@ export function checkAtLoad(): Record<NodeFeature, string | undefined> {
   else if (typeof requestProto.onSocket !== 'function')
     found.retry = 'http.ClientRequest.prototype.onSocket is missing'
 
-  // A request built on a throwaway agent whose addRequest only records: nothing connects, nothing is scheduled.
   const agent = new http.Agent({ keepAlive: true, scheduling: 'fifo' })
   const a = agent as unknown as Partial<AgentInternals> & { freeSockets?: unknown }
-  let added: unknown
-  ;(agent as unknown as AgentInternals).addRequest = (req) => {
-    added = req
-  }
-  let probe: (http.ClientRequest & Partial<RequestInternals>) | undefined
-  try {
-    probe = http.request({ agent, host: '127.0.0.1', port: 9, timeout: 1000 }) as typeof probe
-  } catch (error) {
-    found.retry ??= `http.request on an agent threw ${String(error)}`
-  }
   if (typeof agentProto.addRequest !== 'function') {
     found.retry ??= 'http.Agent.prototype.addRequest is missing'
     found.prune = 'http.Agent.prototype.addRequest is missing'
-  } else if (probe === undefined || added !== probe) {
-    const what = 'a new ClientRequest no longer calls agent.addRequest(req, options)'
-    found.retry ??= what
-    found.prune = what
-  }
-  if (probe !== undefined) {
-    if (probe.res !== null) found.retry ??= `a new ClientRequest's res is ${String(probe.res)}, not null`
-    else if (probe.destroyed !== false) found.retry ??= "a new ClientRequest's destroyed is not false"
-    else if (probe._closed !== false) found.retry ??= "a new ClientRequest's _closed is not false"
-    else if (probe.timeout !== 1000) found.retry ??= "ClientRequest's timeout no longer holds options.timeout"
-    else {
-      probe.setTimeout(1000)
-      if (typeof probe.timeoutCb !== 'function')
-        found.retry ??= 'ClientRequest.setTimeout no longer sets timeoutCb'
-    }
-    probe.removeAllListeners()
   }
   if (agent.listenerCount('free') !== 1) {
     found.counts = `a new http.Agent has ${agent.listenerCount('free')} 'free' listeners, not 1`
@@ -116,6 +92,37 @@ export function checkAtLoad(): Record<NodeFeature, string | undefined> {
 }
 
 Object.assign(off, checkAtLoad())
+
+/** What a real ClientRequest shows that node-internals relies on: undefined when as expected, else what changed. */
+export function checkRequest(request: http.ClientRequest): string | undefined {
+  const req = request as unknown as Partial<RequestInternals>
+  if (req.res !== null) return `a new ClientRequest's res is ${String(req.res)}, not null`
+  if (req.destroyed !== false) return "a new ClientRequest's destroyed is not false"
+  if (req._closed !== false) return "a new ClientRequest's _closed is not false"
+  if (req.timeoutCb !== null && typeof req.timeoutCb !== 'function')
+    return 'ClientRequest has no timeoutCb field'
+  return undefined
+}
+
+let requestChecked = false
+
+/** The first request an agent of ours sees (from addRequest): checkRequest, once; retry off if it fails. */
+export function checkFirstRequest(request: http.ClientRequest): void {
+  if (requestChecked) return
+  requestChecked = true
+  const reason = checkRequest(request)
+  if (reason !== undefined) turnOff('retry', reason)
+}
+
+/** A request wrote on a pooled socket without having passed the agent's addRequest: node:http stopped calling it. */
+export function requestNotAdded(): void {
+  const reason = 'a ClientRequest wrote on a pooled socket without passing agent.addRequest'
+  turnOff('retry', reason)
+  if (off.prune === undefined) {
+    off.prune = reason
+    warnNodeFeatures(['prune'])
+  }
+}
 
 /** Why `feature` is off on this Node, or undefined when it is on. */
 export function nodeFeatureOff(feature: NodeFeature): string | undefined {

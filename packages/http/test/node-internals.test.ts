@@ -11,6 +11,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { createAgent, getReuseFacts } from '../src/index.js'
 import {
   checkAtLoad,
+  checkRequest,
   removeFreeSocket,
   replaceRequestMethods,
   requestOnSocket,
@@ -56,11 +57,18 @@ describe(`node:http ${process.versions.node} internals`, () => {
     try {
       const req = http.get(server.url, { agent })
       expect(added).toEqual([req])
+      // What checkFirstRequest looks at on the first request: res null, not destroyed or closed, timeoutCb a field.
+      expect(checkRequest(req)).toBeUndefined()
       expect(responseOf(req)).toBeNull()
       const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve))
       expect(responseOf(req)).toBe(res)
       res.resume()
       await new Promise((resolve) => res.on('end', resolve))
+      const changed = http.get(server.url, { agent })
+      changed.on('error', () => {})
+      ;(changed as unknown as { _closed: unknown })._closed = undefined
+      expect(checkRequest(changed)).toBe("a new ClientRequest's _closed is not false")
+      changed.destroy()
     } finally {
       agent.destroy()
     }
