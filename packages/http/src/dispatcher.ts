@@ -108,6 +108,9 @@ interface SocketRecord {
    */
   idleTimer: NodeJS.Timeout | undefined
   idleBudget: number
+  /** The hint and round trip idleBudget was last computed for: the same again (the usual case) needs no lookup. */
+  budgetHint: string | undefined
+  budgetRtt: number
   /** When the idle budget runs out (infinite while a request is on the socket). */
   idleDeadline: number
 }
@@ -224,6 +227,8 @@ class UndiciEngine {
       ageTimer: undefined,
       idleTimer: undefined,
       idleBudget: -1,
+      budgetHint: undefined,
+      budgetRtt: -1,
       idleDeadline: Number.POSITIVE_INFINITY,
     }
     ;(socket as unknown as Record<symbol, SocketRecord>)[kRecord] = record
@@ -339,12 +344,19 @@ class UndiciEngine {
    * socket for its default when it misses one). undici's own keep-alive timer stays: it can only close sooner.
    */
   armIdle(record: SocketRecord, origin: string, hint: string | undefined, now: number): void {
-    const budget = this.options.idleBudget(hint, this.rtt.get(origin) ?? 0)
-    if (budget <= 0) {
+    const rtt = this.rtt.get(origin) ?? 0
+    let ms = record.idleBudget
+    if (hint !== record.budgetHint || rtt !== record.budgetRtt || ms < 0) {
+      const budget = this.options.idleBudget(hint, rtt)
+      ms = budget <= 0 ? 0 : Math.min(Math.max(1, Math.floor(budget)), MAX_TIMER_MS)
+      record.budgetHint = hint
+      record.budgetRtt = rtt
+    }
+    if (ms === 0) {
+      // The server keeps idle sockets too briefly to reuse one safely.
       this.retire(record, IDLE_MESSAGE)
       return
     }
-    const ms = Math.min(Math.max(1, Math.floor(budget)), MAX_TIMER_MS)
     record.idleDeadline = now + ms
     if (record.idleDeadline < this.earliestIdle) this.earliestIdle = record.idleDeadline
     if (record.idleTimer !== undefined && record.idleBudget === ms) {
