@@ -18,9 +18,23 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { HttpClientSettings, PolicyLike } from '@keepalive/core'
 import { applyTcpKeepalive } from '@keepalive/tcp'
-import { requestOnSocket, resendOnNewSocket, retrySupport } from './node-internals.js'
+import {
+  baseAddRequest,
+  checkFirstRequest,
+  type NodeFeature,
+  nodeFeatureOff,
+  removeFreeSocket,
+  replaceRequestMethods,
+  requestNotAdded,
+  requestOnSocket,
+  resendOnNewSocket,
+  responseOf,
+  takesNewestFree,
+  warnNodeFeatures,
+  watchSocketWrites,
+} from './node-internals.js'
 import { type HttpKeepaliveOptions, type ResolvedOptions, resolveOptions, splitOptions } from './options.js'
-import { isReplayableRequest, MAX_REPLAY_BYTES, whyNotRetry } from './retry-rules.js'
+import { isIdempotencyKey, isReplayableRequest, MAX_REPLAY_BYTES, whyNotRetry } from './retry-rules.js'
 import {
   attachFacts,
   createStats,
@@ -44,9 +58,10 @@ export type KeepaliveAgent = http.Agent & KeepaliveAgentExtras
 export type KeepaliveHttpsAgent = https.Agent & KeepaliveAgentExtras
 
 const kState = Symbol('keepalive.http.socket')
+/** A request wrote on one of our sockets without passing addRequest (node-internals turns features off once). */
+let notAddedSeen = false
 const kTrack = Symbol('keepalive.http.request')
 const ENGINE = 'node:http'
-const RETRY_UNSUPPORTED = retrySupport()
 
 interface SocketState {
   readonly createdAt: number
@@ -54,7 +69,8 @@ interface SocketState {
   readonly connectOptions: object
   readonly maxAge: number
   readonly maxRequests: number
-  readonly write: Socket['write']
+  /** The socket's own write (ours replaces it to watch requests' bytes). */
+  write: Socket['write']
   /** Agent pool key, known once the socket first goes free. */
   name: string | undefined
   /** Requests completed on this socket. */
@@ -81,8 +97,8 @@ interface SocketState {
 interface RequestTrack {
   readonly pool: NodePool
   /** The request's own emit and destroy, called by the shared replacements below. */
-  readonly emit: http.ClientRequest['emit']
-  readonly destroy: http.ClientRequest['destroy']
+  emit: http.ClientRequest['emit']
+  destroy: http.ClientRequest['destroy']
   attempt: number
   startBytesRead: number | undefined
   /** A byte of this request was written (on the current attempt's socket). */
@@ -148,17 +164,7 @@ class NodePool {
     ;(socket as unknown as Record<symbol, SocketState>)[kState] = state
     this.stats.socketsCreated += 1
     // Every byte a request writes passes here: where a request starts on this socket, and its bytes for a replay.
-    const pool = this
-    socket.write = function write(this: Socket, chunk: unknown, encoding?: unknown) {
-      pool.onWrite(
-        state,
-        this,
-        chunk,
-        typeof encoding === 'string' ? (encoding as BufferEncoding) : undefined,
-      )
-      // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
-      return (state.write as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
-    } as Socket['write']
+    state.write = watchSocketWrites(socket, (s, chunk, encoding) => this.onWrite(state, s, chunk, encoding))
     socket.on('timeout', () => {
       if (state.free) this.retireFree(socket, state, 'idle')
       else state.timerFired = true
@@ -190,7 +196,13 @@ class NodePool {
   onWrite(state: SocketState, socket: Socket, chunk: unknown, encoding: BufferEncoding | undefined): void {
     const req = requestOnSocket(socket)
     const track = req ? trackOf(req) : undefined
-    if (!track) return
+    if (!track) {
+      if (req !== undefined && !notAddedSeen) {
+        notAddedSeen = true
+        requestNotAdded()
+      }
+      return
+    }
     if (state.current !== track) {
       state.current = track
       track.socket = state
@@ -204,7 +216,10 @@ class NodePool {
       track.idleMs = reused ? now - (state.freeAt as number) : undefined
       // Only a request on a reused socket can be retried; only then are its bytes kept.
       track.chunks =
-        this.options.retry && state.requests > 0 && track.attempt === 0 && RETRY_UNSUPPORTED === undefined
+        this.options.retry &&
+        state.requests > 0 &&
+        track.attempt === 0 &&
+        nodeFeatureOff('retry') === undefined
           ? []
           : undefined
     }
@@ -220,6 +235,7 @@ class NodePool {
   }
 
   addRequest(req: http.ClientRequest): void {
+    checkFirstRequest(req)
     this.pruneFree()
     const track: RequestTrack = {
       pool: this,
@@ -241,8 +257,13 @@ class NodePool {
       socket: undefined,
     }
     ;(req as unknown as Record<symbol, RequestTrack>)[kTrack] = track
-    req.emit = trackedEmit as http.ClientRequest['emit']
-    req.destroy = trackedDestroy as http.ClientRequest['destroy']
+    const own = replaceRequestMethods(
+      req,
+      trackedEmit as http.ClientRequest['emit'],
+      trackedDestroy as http.ClientRequest['destroy'],
+    )
+    track.emit = own.emit
+    track.destroy = own.destroy
   }
 
   /** The response head: the socket's Keep-Alive hint and, while it is timed, the round trip. */
@@ -263,14 +284,14 @@ class NodePool {
     const state = track.socket ?? socketState(socket)
     const reusedSocket = track.attempt === 0 && state !== undefined && state.requests > 0
     const responseStarted =
-      (req as unknown as { res?: unknown }).res != null ||
+      responseOf(req) != null ||
       (socket != null && track.startBytesRead !== undefined && socket.bytesRead > track.startBytesRead)
     const reason = whyNotRetry({
-      enabled: this.options.retry && RETRY_UNSUPPORTED === undefined,
+      enabled: this.options.retry && nodeFeatureOff('retry') === undefined,
       reusedSocket,
       attempt: track.attempt,
       responseStarted,
-      replayableMethod: isReplayableRequest(req.method, req.hasHeader('idempotency-key')),
+      replayableMethod: isReplayableRequest(req.method, isIdempotencyKey(req.getHeader('idempotency-key'))),
       bodyKept: !track.overflow && (track.chunks !== undefined || !track.written),
       aborted: track.aborted,
       error,
@@ -441,9 +462,9 @@ class NodePool {
    */
   pruneFree(): void {
     const now = performance.now()
-    if (now < this.#earliestDeadline) return
+    if (now < this.#earliestDeadline || nodeFeatureOff('prune') !== undefined) return
     const lists = this.agent.freeSockets as Record<string, Socket[] | undefined>
-    const lifo = (this.agent as { scheduling?: string }).scheduling !== 'fifo'
+    const lifo = takesNewestFree(this.agent)
     let earliest = Number.POSITIVE_INFINITY
     for (const name in lists) {
       const list = lists[name]
@@ -465,14 +486,7 @@ class NodePool {
 
   /** Takes a free socket out of the pool and closes it (the agent's own 'close' handler then finds nothing to remove). */
   retireFree(socket: Socket, state: SocketState, reason: 'idle' | 'age'): void {
-    const lists = this.agent.freeSockets as Record<string, Socket[] | undefined>
-    const list = state.name === undefined ? undefined : lists[state.name]
-    const index = list ? list.indexOf(socket) : -1
-    if (list && index >= 0) {
-      list.splice(index, 1)
-      if (list.length === 0 && state.name !== undefined) delete lists[state.name]
-      ;(this.agent as unknown as { totalSocketCount: number }).totalSocketCount -= 1
-    }
+    removeFreeSocket(this.agent, state.name, socket)
     state.free = false
     const aged = state.maxAge > 0 && performance.now() - state.createdAt >= state.maxAge
     this.retire(socket, state, aged ? 'age' : reason)
@@ -560,13 +574,12 @@ function trackOf(req: http.ClientRequest): RequestTrack | undefined {
   return (req as unknown as Record<symbol, RequestTrack | undefined>)[kTrack]
 }
 
-function warnRetryUnsupported(options: ResolvedOptions): void {
-  if (RETRY_UNSUPPORTED !== undefined && options.retry) {
-    process.emitWarning(
-      `@keepalive/http: requests on reused sockets are not retried on this Node (${RETRY_UNSUPPORTED})`,
-      { code: 'KEEPALIVE_HTTP_NO_RETRY' },
-    )
-  }
+const ALL_FEATURES: readonly NodeFeature[] = ['retry', 'prune', 'counts']
+const NO_RETRY_FEATURES: readonly NodeFeature[] = ['prune', 'counts']
+
+/** A process warning for each feature this agent would use that node-internals.ts found changed on this Node. */
+function warnChangedInternals(options: ResolvedOptions): void {
+  warnNodeFeatures(options.retry ? ALL_FEATURES : NO_RETRY_FEATURES)
 }
 
 /**
@@ -581,8 +594,7 @@ function agentWithPolicy<Base extends typeof http.Agent>(
   options: ResolvedOptions,
   engine: ConstructorParameters<Base>[0],
 ) => InstanceType<Base> & KeepaliveAgentExtras {
-  const baseAddRequest = (base.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void })
-    .addRequest
+  const addRequest = baseAddRequest(base)
   const baseEmit = base.prototype.emit
   // typeof http.Agent: TypeScript's mixin rules want a concrete base here; the return type restores the real one.
   class AgentWithPolicy extends (base as typeof http.Agent) implements KeepaliveAgentExtras {
@@ -614,7 +626,7 @@ function agentWithPolicy<Base extends typeof http.Agent>(
     }
     addRequest(request: http.ClientRequest, options: http.ClientRequestArgs): void {
       this.#pool.addRequest(request)
-      baseAddRequest.call(this, request, options)
+      addRequest.call(this, request, options)
     }
     // 'free' seen here rather than by a second listener: an event with two listeners copies its listener array on
     // every emit, and 'free' is emitted once per request.
@@ -645,7 +657,7 @@ const HttpsAgentWithPolicy = agentWithPolicy(https.Agent, 'https:', 'HttpsAgentW
 export function createAgent(policy?: PolicyLike, options?: AgentOptions): KeepaliveAgent {
   const { keepalive, engine } = splitOptions(options)
   const resolved = resolveOptions('createAgent', policy, keepalive)
-  warnRetryUnsupported(resolved)
+  warnChangedInternals(resolved)
   return new HttpAgentWithPolicy(resolved, engine as http.AgentOptions)
 }
 
@@ -653,6 +665,6 @@ export function createAgent(policy?: PolicyLike, options?: AgentOptions): Keepal
 export function createHttpsAgent(policy?: PolicyLike, options?: HttpsAgentOptions): KeepaliveHttpsAgent {
   const { keepalive, engine } = splitOptions(options)
   const resolved = resolveOptions('createHttpsAgent', policy, keepalive)
-  warnRetryUnsupported(resolved)
+  warnChangedInternals(resolved)
   return new HttpsAgentWithPolicy(resolved, engine as https.AgentOptions)
 }

@@ -4,7 +4,11 @@
  * Built from undici's public parts: an Agent whose Pools make Clients (keepAliveTimeout = core's idle budget,
  * keepAliveTimeoutThreshold = the round-trip margin, maxRequestsPerClient = jittered maxRequestsPerSocket) that
  * connect through our connector (undici's buildConnector, then full TCP keepalive from @keepalive/tcp on the
- * connected socket). undici itself honours `Keep-Alive: timeout=` and checks an idle socket's deadline before reuse.
+ * connected socket). Each socket's idle budget comes from core's tolerant Keep-Alive parser, as the agent's does: a
+ * timer per socket armed when a request ends, and a look at the deadlines before each dispatch (UndiciEngine.armIdle,
+ * pruneIdle). undici's own keep-alive timer stays underneath and can only close sooner; its parser misses spellings
+ * (undici 7 reads `timeout=N` exactly, undici 8 in any case but not `timeout = N` or quoted). undici 8 also reads the
+ * clock before reusing an idle socket (client-h1.js isIdleSocketExpired); undici 7 does not.
  * The connector also watches each socket's bytes, so that when a request fails the error can be traced to its
  * socket: was it reused, had any response byte arrived? That is what the retry needs, and undici's RetryHandler
  * cannot tell (it retries fresh sockets too, and no non-idempotent request at all). A socket past its (jittered)
@@ -22,8 +26,19 @@ import type * as Undici from 'undici'
 import type { Dispatcher } from 'undici'
 import { UndiciUnsupportedError } from './errors.js'
 import { type HttpKeepaliveOptions, type ResolvedOptions, resolveOptions, splitOptions } from './options.js'
-import { isReplayableRequest, whyNotRetry } from './retry-rules.js'
+import { isIdempotencyKey, isReplayableRequest, whyNotRetry } from './retry-rules.js'
 import { attachFacts, createStats, type HttpPoolStats, httpChannels, type ReuseFacts } from './stats.js'
+import {
+  checkLinked,
+  informationalError,
+  isIdleClose,
+  isInformational,
+  linkNextWrite,
+  socketErrorPort,
+  takeLink,
+  type UndiciSupport,
+  undiciSupport,
+} from './undici-internals.js'
 
 /**
  * The parts of an undici module this file uses (undici 7 and 8 both have them). A structural subset rather than the
@@ -59,12 +74,15 @@ export interface KeepaliveDispatcher extends Dispatcher {
 const ENGINE = 'undici'
 const kRecord = Symbol('keepalive.http.undiciSocket')
 /**
- * The messages of the informational errors a socket we retire is closed with (undici's own idle close uses one too:
- * 'socket idle timeout'; its 'reset' also means a server's `Connection: close`, so our retirements use their own).
+ * The messages of the informational errors a socket we retire is closed with (undici's own idle close uses one too,
+ * see undici-internals.ts; its 'reset' also means a server's `Connection: close`, so our retirements use their own).
  */
 const AGE_MESSAGE = 'socket max age'
 const REQUESTS_MESSAGE = 'socket max requests'
+const IDLE_MESSAGE = 'socket idle budget'
 const MAX_TIMER_MS = 2 ** 31 - 1
+const isOurs = (message: string): boolean =>
+  message === AGE_MESSAGE || message === REQUESTS_MESSAGE || message === IDLE_MESSAGE
 
 interface SocketRecord {
   readonly socket: Socket
@@ -84,6 +102,17 @@ interface SocketRecord {
   /** Its (jittered) maxRequestsPerSocket, 0 for none: retired when that many requests have ended on it. */
   maxRequests: number
   ageTimer: NodeJS.Timeout | undefined
+  /**
+   * Retires the socket at its idle budget (core's tolerant hint parser, as the agent), armed when a request ends;
+   * re-armed with refresh() while the budget stays the same. Firing while a request is on the socket does nothing.
+   */
+  idleTimer: NodeJS.Timeout | undefined
+  idleBudget: number
+  /** The hint and round trip idleBudget was last computed for: the same again (the usual case) needs no lookup. */
+  budgetHint: string | undefined
+  budgetRtt: number
+  /** When the idle budget runs out (infinite while a request is on the socket). */
+  idleDeadline: number
 }
 
 type AnyHandler = Dispatcher.DispatchHandler & Record<string, unknown>
@@ -146,14 +175,6 @@ const classes = new WeakMap<
 >()
 
 /**
- * The request whose head is about to be written. undici calls a handler's onRequestStart (onConnect in undici 7's
- * old API) and then writes the request head on the socket in the same synchronous step, so the socket write that
- * follows tells which socket the request went on. Set only for requests whose head goes out in that step (a body
- * that is none, a string or bytes; a stream's head waits for its first chunk), taken by the next write.
- */
-let pendingLink: RequestState | undefined
-
-/**
  * Per dispatcher: options, counters, the sockets' records, the round trips measured. What the request wrappers and
  * the connector share; the Dispatcher subclass only holds it.
  */
@@ -171,12 +192,21 @@ class UndiciEngine {
    * then Pool clientTtl and Client maxRequestsPerClient).
    */
   limitsBySocket = true
+  /** What undici-internals.ts found about this undici module (checked at its first dispatcher). */
+  readonly support: UndiciSupport
+  /** The one-off Clients carrying retries now: not the Agent's, so close() and destroy() see to them here. */
+  readonly retryClients = new Set<Dispatcher>()
+  /** destroy() was called: no request is sent again after it. */
+  destroyed = false
+  /** HTTP/2 may be negotiated: requests on a session are not written through the socket's write. */
+  allowH2 = false
 
   constructor(
     readonly u: UndiciModule,
     readonly options: ResolvedOptions,
   ) {
     this.floorMargin = options.margin(0)
+    this.support = undiciSupport(u)
   }
 
   /** A socket from the connector, connected: TCP keepalive, its record, and the write and read watchers. */
@@ -195,6 +225,11 @@ class UndiciEngine {
       aged: false,
       maxRequests: 0,
       ageTimer: undefined,
+      idleTimer: undefined,
+      idleBudget: -1,
+      budgetHint: undefined,
+      budgetRtt: -1,
+      idleDeadline: Number.POSITIVE_INFINITY,
     }
     ;(socket as unknown as Record<symbol, SocketRecord>)[kRecord] = record
     const stats = this.stats
@@ -226,20 +261,18 @@ class UndiciEngine {
         if (record.requests > 1) stats.socketsReused += 1
         record.idleMs = record.idleKnown ? performance.now() - record.lastReadAt : undefined
         record.idleKnown = false
+        record.idleDeadline = Number.POSITIVE_INFINITY
         record.bytesReadAtLastWrite = bytesRead
       }
-      const link = pendingLink
-      if (link !== undefined) {
-        pendingLink = undefined
-        link.record = record
-      }
+      const link = takeLink() as RequestState | undefined
+      if (link !== undefined) link.record = record
       // biome-ignore lint/complexity/noArguments: forwards every argument without allocating.
       return (write as (...a: unknown[]) => boolean).apply(this, arguments as unknown as unknown[])
     } as Socket['write']
     socket.on('error', (error: Error & { code?: string }) => {
       // The same object reaches the failed request's handler: tie it to this socket.
       if (!Object.isFrozen(error)) (error as unknown as Record<symbol, SocketRecord>)[kRecord] = record
-      if (error.code === 'UND_ERR_INFO') this.retired(record, error.message)
+      if (isInformational(error)) this.retired(record, error.message)
     })
     socket.on('end', () => {
       stats.closedByServer += 1
@@ -254,6 +287,7 @@ class UndiciEngine {
     })
     socket.once('close', () => {
       if (record.ageTimer !== undefined) clearTimeout(record.ageTimer)
+      if (record.idleTimer !== undefined) clearTimeout(record.idleTimer)
       // undici fails the socket's requests inside its own 'close' listener, after this one: keep the record a tick.
       if (port !== undefined) setImmediate(() => this.byPort.get(port) === record && this.byPort.delete(port))
     })
@@ -267,12 +301,12 @@ class UndiciEngine {
    * pipelines one request per socket unless told otherwise, and this one is complete). undici treats the
    * informational error as its own idle-timeout close: nothing fails, the next request connects anew.
    */
-  retire(record: SocketRecord, message: typeof AGE_MESSAGE | typeof REQUESTS_MESSAGE): void {
+  retire(
+    record: SocketRecord,
+    message: typeof AGE_MESSAGE | typeof REQUESTS_MESSAGE | typeof IDLE_MESSAGE,
+  ): void {
     if (record.socket.destroyed) return
-    const Info = (this.u as { errors?: { InformationalError?: new (message: string) => Error } }).errors
-      ?.InformationalError
-    const error = Info ? new Info(message) : Object.assign(new Error(message), { code: 'UND_ERR_INFO' })
-    record.socket.destroy(error)
+    record.socket.destroy(informationalError(this.u, message))
   }
 
   /**
@@ -281,7 +315,7 @@ class UndiciEngine {
    */
   retired(record: SocketRecord, message: string): void {
     const reason =
-      message === 'socket idle timeout'
+      message === IDLE_MESSAGE || isIdleClose(this.support, record.socket, message, record.idleKnown, isOurs)
         ? 'idle'
         : message === AGE_MESSAGE
           ? 'age'
@@ -304,12 +338,64 @@ class UndiciEngine {
     }
   }
 
+  /**
+   * A request ended on the socket (it is idle now): arm its idle budget for the response's Keep-Alive hint, read by
+   * core's tolerant parser like the agent's (undici's own reads `timeout=N` only in its exact spelling, and keeps the
+   * socket for its default when it misses one). undici's own keep-alive timer stays: it can only close sooner.
+   */
+  armIdle(record: SocketRecord, origin: string, hint: string | undefined, now: number): void {
+    const rtt = this.rtt.get(origin) ?? 0
+    let ms = record.idleBudget
+    if (hint !== record.budgetHint || rtt !== record.budgetRtt || ms < 0) {
+      const budget = this.options.idleBudget(hint, rtt)
+      ms = budget <= 0 ? 0 : Math.min(Math.max(1, Math.floor(budget)), MAX_TIMER_MS)
+      record.budgetHint = hint
+      record.budgetRtt = rtt
+    }
+    if (ms === 0) {
+      // The server keeps idle sockets too briefly to reuse one safely.
+      this.retire(record, IDLE_MESSAGE)
+      return
+    }
+    record.idleDeadline = now + ms
+    if (record.idleDeadline < this.earliestIdle) this.earliestIdle = record.idleDeadline
+    if (record.idleTimer !== undefined && record.idleBudget === ms) {
+      record.idleTimer.refresh()
+      return
+    }
+    if (record.idleTimer !== undefined) clearTimeout(record.idleTimer)
+    record.idleBudget = ms
+    record.idleTimer = setTimeout(() => {
+      if (record.idleKnown) this.retire(record, IDLE_MESSAGE)
+    }, ms)
+    record.idleTimer.unref()
+  }
+
+  /** No socket's idle deadline is earlier than this (lowered when one is armed, recomputed by pruneIdle). */
+  earliestIdle = Number.POSITIVE_INFINITY
+
+  /**
+   * Before a request is dispatched: any idle socket past its deadline is retired now, even if its timer has not fired
+   * yet (a busy event loop fires timers late). One clock read when none can be (the usual case).
+   */
+  pruneIdle(): void {
+    const now = performance.now()
+    if (now < this.earliestIdle) return
+    let earliest = Number.POSITIVE_INFINITY
+    for (const record of this.byPort.values()) {
+      if (!record.idleKnown || record.socket.destroyed) continue
+      if (record.idleDeadline <= now) this.retire(record, IDLE_MESSAGE)
+      else if (record.idleDeadline < earliest) earliest = record.idleDeadline
+    }
+    this.earliestIdle = earliest
+  }
+
   recordOf(error: unknown): SocketRecord | undefined {
     if (error === null || typeof error !== 'object') return undefined
     const own = (error as Record<symbol, SocketRecord | undefined>)[kRecord]
     if (own) return own
     // SocketError('closed') is made at close without an 'error' event; it carries the socket's address.
-    const port = (error as { socket?: { localPort?: number } }).socket?.localPort
+    const port = socketErrorPort(error)
     return port === undefined ? undefined : this.byPort.get(port)
   }
 
@@ -347,7 +433,7 @@ abstract class RequestState {
   responseStarted = false
   /** When the attempt was dispatched, while the origin's round trip is still timed; otherwise -1. */
   started = -1
-  /** The socket the current attempt was written on (see pendingLink). */
+  /** The socket the current attempt was written on (see linkNextWrite in undici-internals.ts). */
   record: SocketRecord | undefined = undefined
   /** Closes the one-off Client of a retry. */
   finished: (() => void) | undefined = undefined
@@ -365,9 +451,24 @@ abstract class RequestState {
     if (engine.timesRtt(this.origin)) this.started = performance.now()
   }
 
+  /** The response's Keep-Alive header, raw (read by core's parser when the request ends). */
+  hint: string | undefined = undefined
+  /** This attempt's head was to be linked to its socket by the next write (linkNextWrite). */
+  awaitingLink = false
+
   gotResponse(): void {
     this.responseStarted = true
+    if (this.awaitingLink) {
+      this.awaitingLink = false
+      // Its head went out before its response came: the write linked it, unless undici changed (or it was HTTP/2).
+      if (!this.engine.allowH2) checkLinked(this.engine.support, this.record !== undefined)
+    }
     if (this.started >= 0) this.engine.noteRtt(this.origin, performance.now() - this.started)
+  }
+
+  linkNextWrite(): void {
+    this.awaitingLink = true
+    linkNextWrite(this)
   }
 
   ended(): void {
@@ -375,12 +476,17 @@ abstract class RequestState {
     if (record !== undefined) {
       // The socket is idle from now. Noted here rather than by a 'data' listener on the socket: undici reads its
       // sockets through 'readable', and a 'data' listener next to it cost 10–15 % of the client's CPU at 50 in flight.
-      record.lastReadAt = performance.now()
+      const now = performance.now()
+      record.lastReadAt = now
       record.idleKnown = true
-      // Between requests now (one request per socket at a time): a socket past its age or its requests goes.
-      if (record.aged) this.engine.retire(record, AGE_MESSAGE)
+      // Between requests now (one request per socket at a time): a socket past its age or its requests goes; the
+      // others may stay idle for their budget.
+      const engine = this.engine
+      if (record.aged) engine.retire(record, AGE_MESSAGE)
       else if (record.maxRequests > 0 && record.requests >= record.maxRequests) {
-        this.engine.retire(record, REQUESTS_MESSAGE)
+        engine.retire(record, REQUESTS_MESSAGE)
+      } else if (engine.limitsBySocket && !record.socket.destroyed) {
+        engine.armIdle(record, this.origin, this.hint, now)
       }
     }
     this.finished?.()
@@ -393,13 +499,13 @@ abstract class RequestState {
     const reusedSocket = attempt === 0 && record !== undefined && record.requests > 1
     const bytesArrived = record !== undefined && record.socket.bytesRead > record.startBytesRead
     const reason = whyNotRetry({
-      enabled: engine.options.retry,
+      enabled: engine.options.retry && engine.support.off.retry === undefined,
       reusedSocket,
       attempt,
       responseStarted: this.responseStarted || bytesArrived,
       replayableMethod: isReplayableRequest(opts.method, hasIdempotencyKey(opts.headers)),
       bodyKept: this.linkable,
-      aborted: this.abortedWith !== undefined,
+      aborted: this.abortedWith !== undefined || engine.destroyed,
       error,
     })
     const facts: ReuseFacts = Object.freeze({
@@ -425,12 +531,15 @@ abstract class RequestState {
       }
       // The retry goes on a socket of its own: a pooled one could be the next stale socket of the same race.
       const client = new engine.u.Client(this.origin, engine.retryClientOptions as never)
+      // Kept by the engine until the retry ends, so the dispatcher's close() waits for it and destroy() ends it.
+      engine.retryClients.add(client)
       this.attempt = 1
       this.firstError = error
       this.responseStarted = false
       this.record = undefined
       this.started = this.started >= 0 ? performance.now() : -1
       this.finished = () => {
+        engine.retryClients.delete(client)
         client.close().catch(() => {})
       }
       ;(client.dispatch as AnyDispatch).call(client, opts, this)
@@ -500,7 +609,7 @@ class RequestWrapper extends RequestState {
     if (this.abortedWith !== undefined) inner.abort(this.abortedWith)
     else {
       if (this.attempt === 0) this.handler.onRequestStart?.(this as never, context as never)
-      if (this.linkable && this.abortedWith === undefined && !inner.aborted) pendingLink = this
+      if (this.linkable && this.abortedWith === undefined && !inner.aborted) this.linkNextWrite()
     }
   }
   onRequestUpgrade(inner: Controller, statusCode: number, headers: unknown, socket: unknown): void {
@@ -509,6 +618,8 @@ class RequestWrapper extends RequestState {
   }
   onResponseStart(inner: Controller, statusCode: number, headers: unknown, statusMessage?: string): void {
     this.gotResponse()
+    const value = (headers as Record<string, unknown> | undefined)?.['keep-alive']
+    this.hint = typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : undefined
     this.current = inner
     this.handler.onResponseStart?.(this as never, statusCode, headers as never, statusMessage)
   }
@@ -551,7 +662,7 @@ class LegacyRequestWrapper extends RequestState {
     if (this.abortedWith !== undefined) abort(this.abortedWith)
     else {
       if (this.attempt === 0) this.legacy.onConnect(this.abortFn, context)
-      if (this.linkable && this.abortedWith === undefined) pendingLink = this
+      if (this.linkable && this.abortedWith === undefined) this.linkNextWrite()
     }
   }
   onResponseStarted(): void {
@@ -559,6 +670,7 @@ class LegacyRequestWrapper extends RequestState {
   }
   onHeaders(statusCode: number, rawHeaders: unknown, resume: () => void, statusText?: string): boolean {
     this.gotResponse()
+    this.hint = Array.isArray(rawHeaders) ? keepAliveHint(rawHeaders) : undefined
     return this.legacy.onHeaders?.(statusCode, rawHeaders, resume, statusText) ?? true
   }
   onData(chunk: Buffer): boolean {
@@ -610,7 +722,10 @@ function dispatcherClass(u: UndiciModule) {
       // With more than one request in flight per socket, "between requests" is not known here: undici's Pool then
       // retires whole Clients at clientTtl instead (checked on every dispatch, which is why it is not the default).
       const pipelining = (poolOptions as { pipelining?: unknown }).pipelining
-      state.limitsBySocket = pipelining === undefined || pipelining === 0 || pipelining === 1
+      state.limitsBySocket =
+        (pipelining === undefined || pipelining === 0 || pipelining === 1) &&
+        state.support.off.limits === undefined
+      state.allowH2 = (poolOptions as { allowH2?: unknown }).allowH2 === true
       state.retryClientOptions = { ...poolOptions, keepAliveTimeoutThreshold: options.margin(0) }
       this.#agent = new u.Agent({
         factory: (origin: string | URL, agentOpts: object) => {
@@ -662,27 +777,55 @@ function dispatcherClass(u: UndiciModule) {
      */
     override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
       const h = handler as AnyHandler
+      this.#engine.pruneIdle()
       const wrapped =
         typeof h?.onRequestStart !== 'function' && typeof h?.onConnect === 'function'
           ? new LegacyRequestWrapper(this.#engine, opts, h as unknown as LegacyHandler)
           : new RequestWrapper(this.#engine, opts, h)
       return (this.#agent.dispatch as AnyDispatch).call(this.#agent, opts, wrapped)
     }
+    /**
+     * undici's close(): resolves once every request in flight has ended and every socket is closed — the retries on
+     * their own Clients included (a request failing during the Agent's close may start one: they are looked at after).
+     */
     override close(callback?: () => void): Promise<void> {
-      const done = this.#agent.close()
+      const engine = this.#engine
+      const done = this.#agent
+        .close()
+        .then(() => Promise.all(Array.from(engine.retryClients, (client) => client.close())))
+        .then(() => undefined)
       if (callback) done.then(callback, callback)
       return done
     }
     // biome-ignore lint/suspicious/noExplicitAny: undici's overloads (err?, callback?) in one signature.
     override destroy(...args: any[]): any {
       const callback = typeof args[args.length - 1] === 'function' ? (args.pop() as () => void) : undefined
-      const done = this.#agent.destroy((args[0] as Error | null | undefined) ?? null)
+      const error = (args[0] as Error | null | undefined) ?? null
+      const engine = this.#engine
+      engine.destroyed = true
+      const done = Promise.all([
+        this.#agent.destroy(error),
+        ...Array.from(engine.retryClients, (client) => client.destroy(error)),
+      ]).then(() => undefined)
       if (callback) done.then(callback, callback)
       return done
     }
   }
   classes.set(u, PolicyDispatcher as never)
   return PolicyDispatcher
+}
+
+/** The Keep-Alive header's value(s) in undici 7's raw header list [name, value, …] (Buffers or strings), joined. */
+function keepAliveHint(raw: unknown[]): string | undefined {
+  let hint: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as { length: number; toString(): string }
+    if (name?.length === 10 && name.toString().toLowerCase() === 'keep-alive') {
+      const value = String(raw[i + 1])
+      hint = hint === undefined ? value : `${hint}, ${value}`
+    }
+  }
+  return hint
 }
 
 /** A body we can send again as it is: none, a string, or bytes (streams and iterables are consumed by the first try). */
@@ -696,24 +839,28 @@ function isReplayableBody(body: unknown): boolean {
   )
 }
 
+/** True when the request's headers carry a real Idempotency-Key (isIdempotencyKey: a value that names a key). */
 function hasIdempotencyKey(headers: unknown): boolean {
   if (!headers || typeof headers !== 'object') return false
+  const isKey = (name: unknown) => String(name ?? '').toLowerCase() === 'idempotency-key'
   if (Array.isArray(headers)) {
     // undici's flat form [name, value, name, value, …], or pairs.
     for (let i = 0; i < headers.length; i += 1) {
       const item = headers[i]
-      const name = Array.isArray(item) ? item[0] : i % 2 === 0 ? item : undefined
-      if (String(name ?? '').toLowerCase() === 'idempotency-key') return true
+      if (Array.isArray(item)) {
+        if (isKey(item[0]) && isIdempotencyKey(item[1])) return true
+      } else if (i % 2 === 0 && isKey(item) && isIdempotencyKey(headers[i + 1])) return true
     }
     return false
   }
   if (Symbol.iterator in headers && typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const pair of headers as Iterable<unknown>) {
-      if (Array.isArray(pair) && String(pair[0]).toLowerCase() === 'idempotency-key') return true
+      if (Array.isArray(pair) && isKey(pair[0]) && isIdempotencyKey(pair[1])) return true
     }
     return false
   }
-  return Object.keys(headers).some((key) => key.toLowerCase() === 'idempotency-key')
+  const record = headers as Record<string, unknown>
+  return Object.keys(record).some((name) => isKey(name) && isIdempotencyKey(record[name]))
 }
 
 /** Makes Node's global fetch (and undici's global request/fetch) use a dispatcher with the policy. Returns it. */

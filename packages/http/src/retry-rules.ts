@@ -23,6 +23,17 @@ export function isReplayableRequest(method: string | undefined, hasIdempotencyKe
   return hasIdempotencyKey || IDEMPOTENT.has((method ?? 'GET').toUpperCase())
 }
 
+/**
+ * True when an `Idempotency-Key` header value names a key: a non-empty string or a number, or an array holding one.
+ * undefined, null, '' and [] do not (nothing, an empty line or the text "null" goes on the wire): a request must not
+ * be sent twice on the strength of a key its caller did not give (`headers: { 'Idempotency-Key': maybeKey }`).
+ */
+export function isIdempotencyKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(isIdempotencyKey)
+  if (typeof value === 'number') return Number.isFinite(value)
+  return typeof value === 'string' && value.trim() !== ''
+}
+
 export function isRaceError(error: unknown): boolean {
   const code = error !== null && typeof error === 'object' ? (error as { code?: unknown }).code : undefined
   return typeof code === 'string' && RACE_CODES.has(code)

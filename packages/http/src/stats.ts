@@ -7,7 +7,7 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import { debuglog } from 'node:util'
 
 export const httpChannels = {
-  /** A pooled socket was created (connected or connecting): `{ engine, origin, localPort }`. */
+  /** A pooled socket was created (connected or connecting): `{ engine, origin, socket }`. */
   socketCreated: diagnosticsChannel.channel('keepalive:http:socketCreated'),
   /**
    * We closed a socket before anyone else could: `{ engine, origin, reason, idleMs, ageMs, requests }`, `reason`
