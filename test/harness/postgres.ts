@@ -1,4 +1,4 @@
-import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, chownSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AddressInUseError, startChildPeer } from './child-peer.js'
 import { run } from './exec.js'
@@ -66,9 +66,25 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   try {
     const { uid, gid } = postgresIds()
     chownSync(dir.path, uid, gid)
-    await run([setpriv, ...RUN_AS, postgresBinary('initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'], {
-      timeoutMs: 60_000,
-    })
+    await run(
+      [
+        setpriv,
+        ...RUN_AS,
+        postgresBinary('initdb'),
+        '-D',
+        data,
+        '-A',
+        'trust',
+        '-U',
+        'postgres',
+        '--no-sync',
+      ],
+      {
+        timeoutMs: 60_000,
+      },
+    )
+    // initdb trusts loopback only; a client in another namespace connects from the link's address.
+    appendFileSync(join(data, 'pg_hba.conf'), 'host all all 0.0.0.0/0 trust\n')
   } catch (error) {
     await dir.remove()
     throw error
@@ -141,7 +157,8 @@ function postgresIds(): { uid: number; gid: number } {
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l: string) => l.startsWith('postgres:'))
-  if (!line) throw new Error('no postgres user (install the postgresql package: sudo bash scripts/install-peers.sh)')
+  if (!line)
+    throw new Error('no postgres user (install the postgresql package: sudo bash scripts/install-peers.sh)')
   const [, , uid, gid] = line.split(':')
   return { uid: Number(uid), gid: Number(gid) }
 }

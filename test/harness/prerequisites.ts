@@ -83,7 +83,8 @@ function check(need: Prerequisite): string | undefined {
       // Debian keeps the server binaries in /usr/lib/postgresql/<major>/bin (postgres.ts finds them there).
       if (!findBinary('postgres') && !existsSync('/usr/lib/postgresql'))
         reason = 'postgres (postgresql) is not installed'
-      else if (!findBinary('setpriv')) reason = 'setpriv (util-linux) is missing: postgres runs as its own user'
+      else if (!findBinary('setpriv'))
+        reason = 'setpriv (util-linux) is missing: postgres runs as its own user'
       else if (!isRoot()) reason = 'postgres needs root here (to run the server as the postgres user)'
       break
     case 'sshd':

@@ -29,22 +29,30 @@ describe('poolSettings', () => {
     expect(nat.limitedBy).toBe('path')
     expect(nat.warnings[0]).toMatch(/closed after 5m15s, before the path's idle timeout of 5m50s/)
     expect(poolSettings('fast', { pathIdleTimeout: 5000 }).idleTimeoutMillis).toBe(4000)
-    expect(poolSettings('fast', { idleTimeoutMillis: 0, pathIdleTimeout: 60_000 }).idleTimeoutMillis).toBe(54_000)
+    expect(poolSettings('fast', { idleTimeoutMillis: 0, pathIdleTimeout: 60_000 }).idleTimeoutMillis).toBe(
+      54_000,
+    )
   })
 
   test("a policy idle at or above the path's timeout is warned about", () => {
     const s = poolSettings({ idle: '60s' }, { pathIdleTimeout: 60_000 })
-    expect(s.warnings.some((w) => /policy's idle 1m is at or above the path's idle timeout/.test(w))).toBe(true)
+    expect(s.warnings.some((w) => /policy's idle 1m is at or above the path's idle timeout/.test(w))).toBe(
+      true,
+    )
   })
 
   test('always below the path, never above what was asked (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1001, max: 10_000_000 }), fc.integer({ min: 0, max: 10_000_000 }), (path, own) => {
-        const s = poolSettings('balanced', { pathIdleTimeout: path, idleTimeoutMillis: own })
-        expect(s.idleTimeoutMillis).toBeLessThan(path)
-        expect(s.idleTimeoutMillis).toBeGreaterThan(0)
-        if (own > 0) expect(s.idleTimeoutMillis).toBeLessThanOrEqual(own)
-      }),
+      fc.property(
+        fc.integer({ min: 1001, max: 10_000_000 }),
+        fc.integer({ min: 0, max: 10_000_000 }),
+        (path, own) => {
+          const s = poolSettings('balanced', { pathIdleTimeout: path, idleTimeoutMillis: own })
+          expect(s.idleTimeoutMillis).toBeLessThan(path)
+          expect(s.idleTimeoutMillis).toBeGreaterThan(0)
+          if (own > 0) expect(s.idleTimeoutMillis).toBeLessThanOrEqual(own)
+        },
+      ),
     )
   })
 
@@ -58,6 +66,8 @@ describe('poolSettings', () => {
     )
     expect(() => poolSettings('balanced', { pathIdleTimeout: 1000 })).toThrow(/leaves no room for the margin/)
     expect(() => poolSettings('balanced', 'x' as never)).toThrow(InvalidArgumentError)
-    expect(() => poolSettings({ idle: -1 })).toThrow(expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }))
+    expect(() => poolSettings({ idle: -1 })).toThrow(
+      expect.objectContaining({ code: 'KA_ERR_INVALID_POLICY' }),
+    )
   })
 })
