@@ -29,7 +29,7 @@ import { pgChannels } from './diagnostics.js'
 import { PgKeepaliveOffError, PgUnsupportedError } from './errors.js'
 
 /** pg's `stream` option as a factory: called with the connection's config, returns the stream pg connects. */
-export type PgStreamFactory = (config: unknown) => Duplex
+export type PgStreamFactory = (config?: unknown) => Duplex
 
 /** The options pgOptions reads or replaces; any other pg option passes through as given. */
 export interface PgBaseOptions {

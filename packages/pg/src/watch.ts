@@ -31,13 +31,19 @@ interface PgClientLike {
   removeListener(event: 'end', listener: () => void): unknown
 }
 
-/** What watchPgPool needs of a pool: pg.Pool's events. */
+/** What watchPgPool needs of a pool: pg.Pool's events (checked at the call, so a wrong object fails there). */
 export interface PgPoolLike {
+  readonly idleCount: number
+  connect: (...args: never[]) => unknown
+  query: (...args: never[]) => unknown
+  on: (...args: never[]) => unknown
+  removeListener: (...args: never[]) => unknown
+}
+
+/** The pool as used inside: its events, typed. */
+interface PoolEvents {
   on(event: string, listener: (...args: never[]) => void): unknown
   removeListener(event: string, listener: (...args: never[]) => void): unknown
-  connect: unknown
-  query: unknown
-  readonly idleCount: number
 }
 
 export interface WatchPgPoolOptions {
@@ -147,9 +153,10 @@ export function watchPgPool(
   }
   const onAcquire = (client: PgClientLike): void => unwatch(client)
   const onRemove = (client: PgClientLike): void => unwatch(client)
-  pool.on('release', onRelease)
-  pool.on('acquire', onAcquire)
-  pool.on('remove', onRemove)
+  const events = pool as unknown as PoolEvents
+  events.on('release', onRelease)
+  events.on('acquire', onAcquire)
+  events.on('remove', onRemove)
 
   const watcher: PgPoolWatcher = {
     policy: resolved,
@@ -172,9 +179,9 @@ export function watchPgPool(
     stop() {
       if (stopped) return
       stopped = true
-      pool.removeListener('release', onRelease)
-      pool.removeListener('acquire', onAcquire)
-      pool.removeListener('remove', onRemove)
+      events.removeListener('release', onRelease)
+      events.removeListener('acquire', onAcquire)
+      events.removeListener('remove', onRemove)
       for (const client of [...monitors.keys()]) unwatch(client)
     },
   }
