@@ -13,6 +13,7 @@ export type Prerequisite =
   | 'ssh-keygen'
   | 'ss'
   | 'postgres'
+  | 'redis'
 
 /** Binaries live in /usr/sbin on Debian, which is not on a non-root PATH. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin']
@@ -86,6 +87,9 @@ function check(need: Prerequisite): string | undefined {
       else if (!findBinary('setpriv'))
         reason = 'setpriv (util-linux) is missing: postgres runs as its own user'
       else if (!isRoot()) reason = 'postgres needs root here (to run the server as the postgres user)'
+      break
+    case 'redis':
+      reason = findBinary('redis-server') ? undefined : 'redis-server is not installed'
       break
     case 'sshd':
       if (!findBinary('sshd')) reason = 'sshd (openssh-server) is not installed'
