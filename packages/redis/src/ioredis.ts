@@ -7,7 +7,7 @@
  *   TCP keepalive and TCP_USER_TIMEOUT at connect (@keepalive/tcp's applyTcpKeepalive, read back from the kernel),
  *   on every reconnect too.
  * - `keepAlive: false`: ioredis's own `keepAlive` (default 30 s) calls `setKeepAlive(true, ms)` after ours at connect,
- *   which sets the idle only and, on Node 20, puts libuv's interval and count back.
+ *   which sets the idle only and puts libuv's interval and count (1 s × 10) back.
  *
  * Everything else is the caller's, copied: `base` is never written to. Sentinel and Cluster connections are not
  * covered (they bring their own connectors).
