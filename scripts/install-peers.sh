@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the integration tests run for real: mosquitto, OpenSSH sshd, iproute2 (ip, ss), nftables, iptables
+# Installs what the integration tests run for real: mosquitto, OpenSSH sshd, PostgreSQL, Redis, iproute2 (ip, ss), nftables, iptables
 # and procps, chromium (headless browser as a WebSocket peer, @keepalive/ws), plus openssl (the tcp tests make a throwaway TLS certificate with it; minimal Debian images lack it), from the distribution's packages (Debian/Ubuntu apt). Installs only what is missing, only as root,
 # and says what it found and what it did. Idempotent and quick when everything is there (no apt call at all).
 #
@@ -26,14 +26,18 @@ declare -A package_of=(
   [unshare]=util-linux
   [openssl]=openssl
   [chromium]=chromium
+  [setpriv]=util-linux
+  [postgres]=postgresql
+  [redis-server]=redis-server
 )
-order=(mosquitto sshd ssh-keygen ip ss nft iptables ps unshare openssl chromium)
+order=(mosquitto sshd ssh-keygen ip ss nft iptables ps unshare openssl chromium setpriv postgres redis-server)
 
 find_binary() {
   local name=$1 dir
   local IFS=:
   # Not `command -v`: bash reports a file that is present but not executable, too.
-  for dir in $PATH /usr/local/sbin /usr/sbin /sbin; do
+  # Debian keeps the PostgreSQL server binaries in /usr/lib/postgresql/<major>/bin, outside PATH.
+  for dir in $PATH /usr/local/sbin /usr/sbin /sbin /usr/lib/postgresql/*/bin; do
     if [ -n "$dir" ] && [ -f "$dir/$name" ] && [ -x "$dir/$name" ]; then echo "$dir/$name"; return 0; fi
   done
   return 1
@@ -58,6 +62,8 @@ versions() {
   local bin
   if bin=$(find_binary mosquitto); then say "  mosquitto: $("$bin" -h 2>/dev/null | head -n 1 || true)"; fi
   if bin=$(find_binary sshd); then say "  sshd:      $("$bin" -V 2>&1 | head -n 1 || true)"; fi
+  if bin=$(find_binary postgres); then say "  postgres:  $("$bin" --version 2>&1 | head -n 1)"; fi
+  if bin=$(find_binary redis-server); then say "  redis:     $("$bin" --version 2>&1 | head -n 1)"; fi
   if bin=$(find_binary ip); then say "  ip:        $("$bin" -V 2>&1 | head -n 1)"; fi
   if bin=$(find_binary nft); then say "  nft:       $("$bin" --version 2>&1 | head -n 1)"; fi
   if bin=$(find_binary iptables); then say "  iptables:  $("$bin" --version 2>&1 | head -n 1)"; fi
@@ -97,6 +103,8 @@ fi
 # What already listens before the install is the machine's business and is never touched.
 sshd_before=$(listeners 22 sshd)
 mosquitto_before=$(listeners 1883 mosquitto)
+postgres_before=$(listeners 5432 postgres)
+redis_before=$(listeners 6379 redis-server)
 
 policy=/usr/sbin/policy-rc.d
 created_policy=false
@@ -125,12 +133,16 @@ stop_new_listeners() {
 }
 stop_new_listeners 22 sshd "$sshd_before"
 stop_new_listeners 1883 mosquitto "$mosquitto_before"
+stop_new_listeners 5432 postgres "$postgres_before"
+stop_new_listeners 6379 redis-server "$redis_before"
 # With systemd, keep the units from starting at the next boot only if this script installed them.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   for pkg in "${missing_packages[@]}"; do
     case $pkg in
       openssh-server) systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true ;;
       mosquitto) systemctl disable --now mosquitto.service >/dev/null 2>&1 || true ;;
+      postgresql) systemctl disable --now postgresql.service >/dev/null 2>&1 || true ;;
+      redis-server) systemctl disable --now redis-server.service >/dev/null 2>&1 || true ;;
     esac
   done
 fi

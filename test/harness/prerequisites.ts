@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, existsSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
 /** Something a test needs from the machine. */
@@ -13,6 +13,8 @@ export type Prerequisite =
   | 'ssh-keygen'
   | 'ss'
   | 'chromium'
+  | 'postgres'
+  | 'redis'
 
 /** Binaries live in /usr/sbin on Debian, which is not on a non-root PATH. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin']
@@ -79,6 +81,17 @@ function check(need: Prerequisite): string | undefined {
     case 'ss':
     case 'chromium':
       reason = findBinary(need) ? undefined : `${need} is not installed`
+      break
+    case 'postgres':
+      // Debian keeps the server binaries in /usr/lib/postgresql/<major>/bin (postgres.ts finds them there).
+      if (!findBinary('postgres') && !existsSync('/usr/lib/postgresql'))
+        reason = 'postgres (postgresql) is not installed'
+      else if (!findBinary('setpriv'))
+        reason = 'setpriv (util-linux) is missing: postgres runs as its own user'
+      else if (!isRoot()) reason = 'postgres needs root here (to run the server as the postgres user)'
+      break
+    case 'redis':
+      reason = findBinary('redis-server') ? undefined : 'redis-server is not installed'
       break
     case 'sshd':
       if (!findBinary('sshd')) reason = 'sshd (openssh-server) is not installed'

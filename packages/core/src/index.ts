@@ -67,6 +67,8 @@ export {
 } from './protocols/http.js'
 export type { MqttSettings } from './protocols/mqtt.js'
 export { MQTT_MAX_KEEPALIVE, mqttSettings, mqttSettingsForServerKeepAlive } from './protocols/mqtt.js'
+export type { PoolSettings, PoolSettingsOptions } from './protocols/pg.js'
+export { PG_POOL_IDLE_TIMEOUT, poolSettings } from './protocols/pg.js'
 export type { OpenSshKeepalive, Ssh2KeepaliveOptions, SshSettings } from './protocols/ssh.js'
 export { sshSettings } from './protocols/ssh.js'
 export type { TcpSettings } from './protocols/tcp.js'
