@@ -60,10 +60,7 @@ const text = (file: string): string => readFileSync(join(root, file), 'utf8')
  * Known stale items in files other helpers own, each still wrong (the test fails once one is fixed, so the entry is
  * removed with the fix). `where: what` exactly as the check reports it.
  */
-const KNOWN_STALE: readonly string[] = [
-  // The http work of #23 ("stats.ts's socketCreated payload (localPort vs socket)").
-  'packages/http/README.md:166: keepalive:http:socketCreated is { engine, origin, socket } here, { engine, origin, localPort } in packages/http/src/stats.ts:11',
-]
+const KNOWN_STALE: readonly string[] = []
 
 /** The comment text of a source file: `//` and `/* … *\/` in TypeScript/JavaScript, `#` lines in shell. */
 function comments(file: string): { line: number; text: string }[] {
