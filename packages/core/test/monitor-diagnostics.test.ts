@@ -17,7 +17,7 @@ let messages: Array<[string, Message]> = []
 const handlers = new Map<string, (message: unknown) => void>()
 
 beforeEach(() => {
-  // setImmediate too: the scheduler bounds each loop iteration's touches in that iteration's check phase.
+  // queueMicrotask too: the scheduler bounds a callback's touches in a microtask queued by the first of them.
   vi.useFakeTimers({
     toFake: [
       'setTimeout',
@@ -26,6 +26,7 @@ beforeEach(() => {
       'clearInterval',
       'setImmediate',
       'clearImmediate',
+      'queueMicrotask',
       'performance',
     ],
   })

@@ -22,7 +22,7 @@ import { type StallClock, stallableClock } from './stall-clock.js'
 let processClock: StallClock
 beforeEach(() => {
   vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'performance'],
   })
   processClock = stallableClock()
 })

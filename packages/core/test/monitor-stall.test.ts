@@ -32,6 +32,7 @@ beforeEach(() => {
       'clearInterval',
       'setImmediate',
       'clearImmediate',
+      'queueMicrotask',
       'performance',
     ],
   })

@@ -23,7 +23,7 @@ function useTick(ms: number): void {
 }
 
 beforeEach(() => {
-  // setImmediate too: the scheduler bounds each loop iteration's touches in that iteration's check phase.
+  // queueMicrotask too: the scheduler bounds a callback's touches in a microtask queued by the first of them.
   vi.useFakeTimers({
     toFake: [
       'setTimeout',
@@ -32,6 +32,7 @@ beforeEach(() => {
       'clearInterval',
       'setImmediate',
       'clearImmediate',
+      'queueMicrotask',
       'performance',
     ],
   })

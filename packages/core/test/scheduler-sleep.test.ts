@@ -1,6 +1,6 @@
 // Issue #22: the shared scheduler sleeps until something is due. Its one timer is armed for the earliest tick that
 // holds work (monitors due together share it), re-armed when an earlier one is linked, and a touch needs no timer
-// to be bounded: the first touch of a loop iteration arranges one check-phase callback that bounds them all.
+// to be bounded: the first touch of a callback queues one microtask that bounds every touch made before it runs.
 import { createMonitor, definePolicy, detectionTime, type Monitor, presets } from '@keepalive/core'
 import { schedulerTimer } from '@keepalive/core/internal'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -26,7 +26,7 @@ function monitor(
 
 function fakeTimers(): StallClock {
   vi.useFakeTimers({
-    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'performance'],
   })
   return stallableClock()
 }
@@ -41,7 +41,7 @@ describe('no timer runs while nothing is due (fake timers)', () => {
     fakeTimers()
     const start = performance.now()
     const m = monitor(presets.battery)
-    vi.advanceTimersByTime(0) // the check phase of the creating iteration
+    vi.advanceTimersByTime(0) // the creating callback's release
     const before = schedulerTimer()
     // Idle after the creation's tick: the creation is stored as the tick after it (the grid's bound).
     const wakeAt = before.wakeAtMs - start
@@ -115,7 +115,7 @@ describe('no timer runs while nothing is due (fake timers)', () => {
 })
 
 describe('a touch is bounded without a tick run (fake timers)', () => {
-  it('a touch after a long sleep is bounded by its own loop iteration: the death after it is never early, at most a tick late', () => {
+  it('a touch after a long sleep is bounded by its own callback: the death after it is never early, at most a tick late', () => {
     fakeTimers()
     const policy = presets.battery
     const d = detectionTime(policy)
@@ -128,36 +128,36 @@ describe('a touch is bounded without a tick run (fake timers)', () => {
     const before = schedulerTimer()
     m.touch()
     const touchedAt = performance.now()
-    expect(m.lastSeen).toBeGreaterThanOrEqual(touchedAt) // held: the end of its tick bounds it until the check
+    expect(m.lastSeen).toBeGreaterThanOrEqual(touchedAt) // held: the end of its tick bounds it until the release
     expect(m.lastSeen - touchedAt).toBeLessThanOrEqual(TICK)
-    vi.advanceTimersByTime(0) // the check phase
-    expect(m.lastSeen).toBe(touchedAt) // nothing else ran in this iteration: bounded exactly
+    vi.advanceTimersByTime(0) // the release
+    expect(m.lastSeen).toBe(touchedAt) // nothing else ran in this callback: bounded exactly
     expect(wakeUpsSince(before)).toBe(0)
     vi.advanceTimersByTime(d + 2 * TICK)
     expect(deadAt - touchedAt).toBeGreaterThanOrEqual(d)
     expect(deadAt - touchedAt).toBeLessThanOrEqual(d + TICK)
   })
 
-  it('a burst of touches through a long busy iteration: no tick run; every touch is bounded by the check phase that ends it', () => {
+  it('a burst of touches through a long busy callback: no tick run; every touch is bounded by the release that ends it', () => {
     const clock = fakeTimers()
     const policy = presets.fast
     const d = detectionTime(policy)
     const monitors = Array.from({ length: 1_000 }, () => monitor(policy))
     vi.advanceTimersByTime(1_000)
     const before = schedulerTimer()
-    // One loop iteration that reads for 35 ms (3.5 ticks): touches spread through it, the clock moving on.
+    // One callback that reads for 35 ms (3.5 ticks): touches spread through it, the clock moving on.
     for (const m of monitors) {
       m.touch()
       clock.skew += 0.035
     }
     const iterationEnd = performance.now()
-    vi.advanceTimersByTime(0) // its check phase retires the stamp the burst held
+    vi.advanceTimersByTime(0) // its release retires the stamp the burst held
     expect(wakeUpsSince(before)).toBe(0)
     for (const m of monitors) {
       expect(m.lastSeen).toBeGreaterThanOrEqual(iterationEnd)
       expect(m.lastSeen - iterationEnd).toBeLessThanOrEqual(1)
     }
-    // The next iteration's touches hold a new stamp, bounded by their own check.
+    // The next callback's touches hold a new stamp, bounded by their own release.
     clock.skew += 15
     const lone = monitors[0] as Monitor
     lone.touch()
@@ -176,7 +176,7 @@ describe('a touch is bounded without a tick run (fake timers)', () => {
 })
 
 describe('with real timers', () => {
-  it('a battery monitor touched by traffic every 20 ms for 1 s: the scheduler never wakes; each touch is bounded within its iteration', async () => {
+  it('a battery monitor touched by traffic every 20 ms for 1 s: the scheduler never wakes; each touch is bounded within its callback', async () => {
     const m = monitor(presets.battery)
     const before = schedulerTimer()
     let worst = 0
@@ -186,7 +186,7 @@ describe('with real timers', () => {
         m.touch()
         const touchedAt = performance.now()
         setImmediate(() => {
-          // After this iteration's check phase (the scheduler's immediate was queued first): the bound holds.
+          // After the callback's release (a microtask, run as the callback returned): the bound holds.
           worst = Math.max(worst, m.lastSeen - touchedAt)
           expect(m.lastSeen).toBeGreaterThanOrEqual(touchedAt)
         })
@@ -198,13 +198,13 @@ describe('with real timers', () => {
     })
     expect(wakeUpsSince(before)).toBe(0)
     expect(m.state).toBe('idle')
-    // The check phase follows the touch in the same loop iteration: well under a tick on a quiet machine; 10 ms
-    // leaves room for a descheduled process on a shared one.
+    // The release follows the touch as its callback returns: well under a tick on a quiet machine; 10 ms leaves
+    // room for a descheduled process on a shared one.
     recordDeadline({
-      test: 'core/scheduler-sleep: touch bounded within its loop iteration (real timers)',
+      test: 'core/scheduler-sleep: touch bounded within its callback (real timers)',
       measured: worst,
       max: TICK,
-      slack: 'the rest of the loop iteration after the touch + scheduling on a shared machine',
+      slack: 'the rest of the callback after the touch + scheduling on a shared machine',
     })
     expect(worst).toBeLessThanOrEqual(TICK)
   })

@@ -22,7 +22,7 @@ function monitor(policy = presets.fast, probe: () => unknown = () => {}): Monito
 }
 
 function fakeTimers(): void {
-  // setImmediate too: the scheduler bounds each loop iteration's touches in that iteration's check phase.
+  // queueMicrotask too: the scheduler bounds a callback's touches in a microtask queued by the first of them.
   vi.useFakeTimers({
     toFake: [
       'setTimeout',
@@ -31,15 +31,13 @@ function fakeTimers(): void {
       'clearInterval',
       'setImmediate',
       'clearImmediate',
+      'queueMicrotask',
       'performance',
     ],
   })
 }
 
-/**
- * Fake timers pending once the current loop iteration's check phase has run (the scheduler's `setImmediate`, which
- * bounds this iteration's touches, is gone by then): what the process holds while it waits.
- */
+/** Fake timers pending once the current callback's queued work has run: what the process holds while it waits. */
 function timersAfterCheckPhase(): number {
   vi.advanceTimersByTime(0)
   return vi.getTimerCount()

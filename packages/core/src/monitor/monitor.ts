@@ -65,7 +65,7 @@ export class LivenessMonitor implements Monitor, TimerEntry {
   }
 
   touch(): void {
-    // The first touch of a loop iteration arranges the stamp's check (see ./scheduler.ts); the rest only store.
+    // The first touch of a callback queues the stamp's release (see ./scheduler.ts); the rest only store.
     if (!clock.held) clock.hold()
     this.seen = clock.stamp
     if (this.sent > 0) answered(this)

@@ -9,13 +9,15 @@
  * - `clock.stamp` (what `touch()` stores) is a tick not yet retired: every touch stored as tick `t` happened
  *   before `t` was retired, and `clock.boundMs(t)` is an upper bound of that moment. Deadlines are computed
  *   from that bound, so they are never early.
- * - A touch finds the stamp `held` or not. The first touch after the stamp was last checked (`clock.hold`)
- *   reads the clock once, retires the stamp if its grid time has passed, and arranges ONE check-phase callback
- *   (`setImmediate`) for this loop iteration; later touches of the iteration only store the stamp. The check
- *   retires the stamp if due and records when it ran (`heldUntil`): no touch stored the stamp after that
- *   moment without holding it again. A stamp retired later (by the next hold, an answer, a run) is bounded by
- *   that moment, not by when it was retired, so a process that sleeps between touches bounds every touch by
- *   the end of the loop iteration it happened in — no timer has to run for that.
+ * - A touch finds the stamp `held` or not. The first touch after the stamp was last released (`clock.hold`)
+ *   reads the clock once, retires the stamp if its grid time has passed, and queues ONE microtask
+ *   (`releaseHeld`), which runs as soon as the callback that touched returns; later touches before it only store
+ *   the stamp. The release retires the stamp if due and records when it ran (`heldUntil`): no touch stored the
+ *   stamp after that moment without holding it again. A stamp retired later (by the next hold, an answer, a run)
+ *   is bounded by that moment, not by when it was retired, so a process that sleeps between touches bounds every
+ *   touch by the end of the callback it happened in — no timer has to run for that. (A check-phase
+ *   `setImmediate` per loop iteration did the same first; in a process woken by one message at a time it cost
+ *   ~17 µs per wake-up, its cold code path, where the microtask runs warm inside the callback's own scope.)
  * - The stamp is also retired by every run and every answer a monitor handles (`clock.exact`: the answer
  *   path reads the clock anyway).
  * - Deadlines are compared with the clock, not counted. A verdict reached in a run that fired late (the
@@ -90,7 +92,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export interface Clock {
   /** What `touch()` stores: a wrapped tick not yet retired (see the header). Valid once held. */
   readonly stamp: number
-  /** Whether a check is arranged for this loop iteration (a touch that finds it false calls `hold`). */
+  /** Whether the stamp is held: a release is queued (a touch that finds it false calls `hold`). */
   readonly held: boolean
   /** During a run (and after it, until the next one): the wrapped current tick, from the fresh clock. */
   readonly runTick: number
@@ -119,7 +121,7 @@ const state = {
   tickMs: (): number => tickMs,
   /** Lateness (ms) within timer noise: max(2 ms, tick / 4). */
   noiseMs: lateNoiseMs,
-  /** The first touch of a loop iteration (`held` false) calls this before storing `stamp`. */
+  /** The first touch of a callback (`held` false) calls this before storing `stamp`. */
   hold,
   /** Retires the stamp if `now` has reached its grid time. */
   refresh: refreshStamp,
@@ -169,11 +171,13 @@ let soonAt = Number.POSITIVE_INFINITY
 /** Verdicts waiting for the check phase (see `confirmAfterPoll`). */
 const confirming = new Slot(-1)
 /**
- * The check-phase callback (`check`), at most one pending. Ref'd on purpose: an unref'd immediate lets the poll phase
- * block until the next timer or I/O, so the check (and the bound of this iteration's touches) would wait for it. A
- * ref'd one keeps the loop for this one iteration only: a process with nothing else to do still exits right after.
+ * The check-phase callback (`check`) for late verdicts, at most one pending. Ref'd on purpose: an unref'd immediate
+ * lets the poll phase block until the next timer or I/O, so the check would wait for it. A ref'd one keeps the loop
+ * for this one iteration only: a process with nothing else to do still exits right after.
  */
 let immediate: ReturnType<typeof setImmediate> | undefined
+/** A `releaseHeld` microtask is queued for the callback whose touch held the stamp. */
+let releasePending = false
 /** Called after each run has fired every due entry (see `onSweepEnd`). */
 let sweepEnd: () => void = () => {}
 /** Monotonic ms when the scheduler's own last piece of work (a run, a check) ended. */
@@ -249,13 +253,31 @@ function refreshStamp(now: number): void {
   }
 }
 
-/** The first touch of a loop iteration: bring the stamp up to date and arrange its check (see the header). */
+/** The first touch of a callback: bring the stamp up to date and queue its release (see the header). */
 function hold(): void {
   const now = monotonicNow()
   refreshStamp(now)
   heldAt = now
   state.held = true
-  if (immediate === undefined) immediate = setImmediate(check)
+  if (!releasePending) {
+    releasePending = true
+    queueMicrotask(releaseHeld)
+  }
+}
+
+/**
+ * Right after the callback whose touches held the stamp (a microtask: Node drains them as each callback returns,
+ * while its code is warm): retires the stamp if due and records when no touch had yet stored it since.
+ */
+function releaseHeld(): void {
+  releasePending = false
+  if (!state.held) return
+  const now = monotonicNow()
+  refreshStamp(now)
+  state.held = false
+  // Never before the hold itself: a clock that steps back (fake timers advanced by fractions of a millisecond
+  // do) must not bound a touch by a time before it.
+  heldUntil = Math.max(now, heldAt)
 }
 
 /**
@@ -350,6 +372,7 @@ function acquire(): void {
   // nothing to do; forgetting it here means a check that never ran (fake timers uninstalled) cannot block holds.
   state.held = false
   immediate = undefined
+  releasePending = false
 }
 
 /** A monitor stopped or died: the last one clears the timer, so nothing keeps running behind the user. */
@@ -582,23 +605,14 @@ function run(): void {
 }
 
 /**
- * The check phase of a loop iteration in which a touch held the stamp or a late verdict waits: retires the stamp
- * if due and marks when no touch had yet stored it since; then answers read by the poll phase have unlinked their
- * monitors' verdicts, the rest die, and the run's probes go out.
+ * The check phase of a loop iteration in which a late verdict waits: answers read by the poll phase have unlinked
+ * their monitors' verdicts, the rest die, and the run's probes go out.
  */
 function check(): void {
   immediate = undefined
-  if (active === 0) {
-    state.held = false
-    return
-  }
+  if (active === 0 || confirming.next === confirming) return
   const now = monotonicNow()
   refreshStamp(now)
-  state.held = false
-  // Never before the hold itself: a clock that steps back (fake timers advanced by fractions of a millisecond
-  // do) must not bound a touch by a time before it.
-  heldUntil = Math.max(now, heldAt)
-  if (confirming.next === confirming) return
   const current = session
   state.runNowMs = now
   running = true

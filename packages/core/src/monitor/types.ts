@@ -66,7 +66,7 @@ export interface Monitor {
   readonly policy: Policy
   /**
    * Monotonic time (`performance.now()` base, ms) of the last sign of life as recorded: an upper bound of
-   * the real one, at most one tick (plus the loop iteration it was read in) after it. The monitor's death
+   * the real one: the end of the callback it was read in, at most one tick after it. The monitor's death
    * deadline is `lastSeen + detectionTime`.
    */
   readonly lastSeen: number
