@@ -3,7 +3,8 @@
  * until the earliest tick holding work, and the clock `touch()` stamps with.
  *
  * Two objects make its interface: `clock` (what time it is in ticks, and the upper bound of a stored touch) and
- * `wheel` (linking entries to be fired at a tick). Nothing else is exported but pure tick arithmetic.
+ * `wheel` (linking entries to be fired at a tick). Beyond them only pure tick arithmetic and the scheduler's
+ * settings and readings (`setTickMs`, `schedulerInfo`, `schedulerTimer`) are exported; no mutable binding is.
  *
  * Invariants:
  * - `clock.stamp` (what `touch()` stores) is a tick not yet retired: every touch stored as tick `t` happened
@@ -27,8 +28,8 @@
  * Shape. `SLOT_COUNT` slots, one per tick, each a circular doubly-linked list threaded through the entries
  * themselves (`next`/`prev` fields, no per-entry allocation), and a bitmap of the slots that hold entries.
  * An entry due at tick `t` within one revolution of the last swept tick sits in slot `t & SLOT_MASK`; one due
- * further away sits in the `far` list, and is moved into its slot by the run that comes within a revolution
- * of it (the earliest far entry is a due tick like any other: the wheel wakes for it, so the far list costs
+ * further away sits in the `far` list, and is moved into its slot by the first run within half a revolution
+ * of the earliest far entry (which is a due tick like any other: the wheel wakes for it, so the far list costs
  * no extra wake-up). The timer is armed for the earliest tick that holds work, on the grid (origin + k × tick),
  * so entries due in the same tick share one wake-up; linking an entry due earlier re-arms it. While the
  * wheel sleeps, nothing is due in the ticks it skips, so the swept position moves forward with the clock
