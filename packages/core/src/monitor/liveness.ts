@@ -231,7 +231,7 @@ function sendProbe(m: LivenessMonitor): void {
  * An answer while probing: a probe's promise resolved (`sentAt` its sending time: a measured round trip), or
  * something arrived (`touch` already stored the stamp; `sentAt` undefined: the time since the last probe is the
  * round trip's upper bound). The clock is read here anyway, so the answer is stamped with it: one read long
- * after the last run (a burst of thousands) is bounded by now (exactly), not by the next run. Kept out of
+ * after the last run (a burst of thousands) is bounded by now (exactly), not by its stamp's bound. Kept out of
  * `touch` so touch stays tiny.
  */
 export function answered(m: LivenessMonitor, sentAt?: number): void {
